@@ -1,0 +1,91 @@
+#include "featx.h"
+
+#include <fstream>
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "graph/status_macros.h"
+#include "naming/naming.h"
+#include "torch/csrc/jit/serialization/import.h"
+
+namespace featx {
+
+namespace {
+
+// True if `sub` is a subsequence of `seq`.
+bool IsSubsequence(const std::vector<std::string>& seq, const std::vector<std::string>& sub) {
+  size_t j = 0;
+  for (size_t i = 0; i < seq.size() && j < sub.size(); ++i) {
+    if (seq[i] == sub[j]) ++j;
+  }
+  return j == sub.size();
+}
+
+absl::StatusOr<std::vector<std::string>> ListedNames(const torch::jit::Module& model, Mode mode,
+                                                     const TraceOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Graph> graph, Trace(model, mode, options));
+  NameNodes(*graph);
+  std::vector<std::string> names;
+  for (const auto& node : graph->nodes()) {
+    if (node->op() == OpCode::kOutput) continue;
+    // torchvision's tracer makes buffers get_attr nodes without recording a name.
+    if (node->op() == OpCode::kGetAttr && node->module_type() == "buffer") continue;
+    names.push_back(node->name());
+  }
+  return names;
+}
+
+}  // namespace
+
+absl::StatusOr<torch::jit::Module> LoadModel(const std::string& path) {
+  if (!std::ifstream(path).good()) {
+    return absl::NotFoundError(absl::StrCat("cannot open model file '", path, "'"));
+  }
+  try {
+    return torch::jit::load(path);
+  } catch (const c10::Error& e) {
+    std::string what = e.what_without_backtrace();
+    return absl::InvalidArgumentError(absl::StrCat("'", path, "' is not a readable TorchScript file: ",
+                                                   what.substr(0, what.find('\n'))));
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", path, "' is not a readable TorchScript file: ", e.what()));
+  }
+}
+
+std::string DescribeDifference(NodeNames::Difference d) {
+  switch (d) {
+    case NodeNames::Difference::kSame:
+      return "The train and eval nodes are the same.";
+    case NodeNames::Difference::kEvalIsSubsequenceOfTrain:
+      return "The nodes obtained by tracing the model in eval mode are a subsequence of those "
+             "obtained in train mode.";
+    case NodeNames::Difference::kTrainIsSubsequenceOfEval:
+      return "The nodes obtained by tracing the model in train mode are a subsequence of those "
+             "obtained in eval mode.";
+    case NodeNames::Difference::kDifferent:
+      return "The nodes obtained by tracing the model in train mode are different to those "
+             "obtained in eval mode.";
+  }
+  return "";
+}
+
+absl::StatusOr<NodeNames> GetGraphNodeNames(const torch::jit::Module& model,
+                                            const TraceOptions& options) {
+  NodeNames names;
+  ASSIGN_OR_RETURN(names.train, ListedNames(model, Mode::kTrain, options));
+  ASSIGN_OR_RETURN(names.eval, ListedNames(model, Mode::kEval, options));
+  if (names.train == names.eval) {
+    names.difference = NodeNames::Difference::kSame;
+  } else if (IsSubsequence(names.train, names.eval)) {
+    names.difference = NodeNames::Difference::kEvalIsSubsequenceOfTrain;
+  } else if (IsSubsequence(names.eval, names.train)) {
+    names.difference = NodeNames::Difference::kTrainIsSubsequenceOfEval;
+  } else {
+    names.difference = NodeNames::Difference::kDifferent;
+  }
+  return names;
+}
+
+}  // namespace featx

@@ -1,0 +1,656 @@
+#include "tracer/tracer.h"
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "graph/status_macros.h"
+#include "torch/csrc/jit/api/function_impl.h"
+#include "torch/csrc/jit/ir/ir.h"
+
+namespace featx {
+
+namespace {
+
+namespace jit = ::torch::jit;
+using ObjectPtr = c10::intrusive_ptr<c10::ivalue::Object>;
+
+// Unrolling stops here; a bigger constant loop stays a `loop` node.
+constexpr int64_t kMaxUnrolledIterations = 4096;
+
+// What a TorchScript value stands for during the walk.
+struct Value {
+  enum class Kind { kConstant, kNode, kList, kTuple, kModule, kFunction };
+  Kind kind = Kind::kConstant;
+  c10::IValue constant;         // kConstant
+  Node* node = nullptr;         // kNode
+  std::vector<Value> elements;  // kList, kTuple: some element is not constant
+  ObjectPtr module;             // kModule
+  std::string path;             // kModule: module path, "" for the root
+  jit::Function* function = nullptr;  // kFunction
+
+  static Value Constant(c10::IValue v) {
+    Value r;
+    r.constant = std::move(v);
+    return r;
+  }
+  static Value OfNode(Node* n) {
+    Value r;
+    r.kind = Kind::kNode;
+    r.node = n;
+    return r;
+  }
+  bool is_constant() const { return kind == Kind::kConstant; }
+};
+
+std::string Location(const jit::Node* node) {
+  auto flc = node->sourceRange().file_line_col();
+  if (!flc.has_value()) return "";
+  const auto& [file, line, col] = *flc;
+  std::vector<std::string> parts = absl::StrSplit(file, '/');
+  return absl::StrCat(parts.back(), ":", line, ":", col);
+}
+
+std::string TypeString(const c10::TypePtr& type) {
+  if (type->kind() == c10::TypeKind::TensorType) return "Tensor";
+  return type->annotation_str();
+}
+
+// "aten::add.Tensor" for an operator node with a schema.
+std::string OperatorTarget(const jit::Node* node) {
+  const c10::FunctionSchema* schema = node->maybeSchema();
+  if (schema == nullptr) return node->kind().toQualString();
+  if (schema->overload_name().empty()) return schema->name();
+  return absl::StrCat(schema->name(), ".", schema->overload_name());
+}
+
+bool ContainsTensorType(const c10::TypePtr& type) {
+  if (type->kind() == c10::TypeKind::TensorType) return true;
+  for (const c10::TypePtr& t : type->containedTypes()) {
+    if (ContainsTensorType(t)) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<Argument> ToArgument(const c10::IValue& v);
+
+absl::StatusOr<Argument> ListToArgument(const std::vector<c10::IValue>& values, bool tuple) {
+  std::vector<Argument> elements;
+  elements.reserve(values.size());
+  for (const c10::IValue& e : values) {
+    ASSIGN_OR_RETURN(Argument a, ToArgument(e));
+    elements.push_back(std::move(a));
+  }
+  return tuple ? Argument::Tuple(std::move(elements)) : Argument::List(std::move(elements));
+}
+
+absl::StatusOr<Argument> ToArgument(const c10::IValue& v) {
+  if (v.isNone() || v.tagKind() == "Uninitialized") return Argument::None();
+  if (v.isBool()) return Argument::Bool(v.toBool());
+  if (v.isInt()) return Argument::Int(v.toInt());
+  if (v.isDouble()) return Argument::Double(v.toDouble());
+  if (v.isString()) return Argument::String(v.toStringRef());
+  if (v.isDevice()) return Argument::Device(v.toDevice().str());
+  if (v.isList()) return ListToArgument(v.toListRef().vec(), /*tuple=*/false);
+  if (v.isTuple()) return ListToArgument(v.toTupleRef().elements().vec(), /*tuple=*/true);
+  return absl::UnimplementedError(
+      absl::StrCat("a constant of type ", v.tagKind(), " cannot be an argument"));
+}
+
+class Tracer {
+ public:
+  Tracer(Mode mode, const TraceOptions& options) : mode_(mode), options_(options) {}
+
+  absl::StatusOr<std::unique_ptr<Graph>> Run(const jit::Module& module) {
+    auto graph = std::make_unique<Graph>();
+    graph_ = graph.get();
+    ObjectPtr root = module._ivalue();
+    jit::Function& forward = root->type()->getMethod("forward");
+    std::shared_ptr<jit::Graph> ts = jit::toGraphFunction(forward).graph();
+    std::vector<Value> inputs;
+    Value self;
+    self.kind = Value::Kind::kModule;
+    self.module = root;
+    inputs.push_back(self);
+    for (size_t i = 1; i < ts->inputs().size(); ++i) {
+      const jit::Value* in = ts->inputs()[i];
+      std::string name = in->hasDebugName() ? in->debugNameBase() : absl::StrCat("input_", i);
+      Node* p = graph->Append({.op = OpCode::kPlaceholder,
+                               .target = std::move(name),
+                               .type = TypeString(in->type())});
+      inputs.push_back(Value::OfNode(p));
+    }
+    ASSIGN_OR_RETURN(std::vector<Value> outputs, Call(*ts, std::move(inputs), ""));
+    std::vector<Argument> results;
+    for (const Value& v : outputs) {
+      ASSIGN_OR_RETURN(Argument a, ToArg(v));
+      results.push_back(std::move(a));
+    }
+    graph->Append({.op = OpCode::kOutput, .args = std::move(results), .type = ""});
+    return graph;
+  }
+
+ private:
+  using Env = absl::flat_hash_map<const jit::Value*, Value>;
+
+  // Walks a TorchScript graph (a method or function body) with the given input
+  // values, in `scope`. Returns the values it returns.
+  absl::StatusOr<std::vector<Value>> Call(const jit::Graph& ts, std::vector<Value> inputs,
+                                          const std::string& scope) {
+    Env env;
+    for (size_t i = 0; i < inputs.size() && i < ts.inputs().size(); ++i) {
+      env[ts.inputs()[i]] = std::move(inputs[i]);
+    }
+    return WalkBlock(*ts.block(), env, scope);
+  }
+
+  absl::StatusOr<std::vector<Value>> WalkBlock(const jit::Block& block, Env& env,
+                                               const std::string& scope) {
+    for (const jit::Node* node : block.nodes()) {
+      absl::Status s = WalkNode(node, env, scope);
+      if (!s.ok()) return s;
+    }
+    std::vector<Value> outputs;
+    for (const jit::Value* v : block.outputs()) outputs.push_back(env.at(v));
+    return outputs;
+  }
+
+  absl::Status Unsupported(const jit::Node* node, const std::string& scope,
+                           absl::string_view why) {
+    std::string loc = Location(node);
+    return absl::UnimplementedError(absl::StrCat(
+        "cannot trace ", node->kind().toQualString(), loc.empty() ? "" : " at ", loc,
+        " in module '", scope.empty() ? "<root>" : scope, "': ", why));
+  }
+
+  absl::Status WalkNode(const jit::Node* node, Env& env, const std::string& scope) {
+    const c10::Symbol kind = node->kind();
+    if (kind == c10::prim::Constant) {
+      const c10::TypePtr& type = node->output()->type();
+      if (type->kind() == c10::TypeKind::FunctionType) {
+        Value f;
+        f.kind = Value::Kind::kFunction;
+        f.function = type->expectRef<c10::FunctionType>().function();
+        env[node->output()] = std::move(f);
+      } else {
+        env[node->output()] = Value::Constant(jit::toIValue(node->output()).value());
+      }
+      return absl::OkStatus();
+    }
+    if (kind == c10::prim::GetAttr) return GetAttr(node, env, scope);
+    if (kind == c10::prim::CallMethod) return CallMethod(node, env, scope);
+    if (kind == c10::prim::CallFunction) return CallFunction(node, env, scope);
+    if (kind == c10::prim::If) return If(node, env, scope);
+    if (kind == c10::prim::Loop) return Loop(node, env, scope);
+    if (kind == c10::prim::SetAttr) {
+      return Unsupported(node, scope, "assigning a module attribute in forward");
+    }
+    if (kind == c10::prim::unchecked_cast) {
+      env[node->output()] = env.at(node->input());
+      return absl::OkStatus();
+    }
+    std::vector<Value> inputs;
+    inputs.reserve(node->inputs().size());
+    for (const jit::Value* in : node->inputs()) inputs.push_back(env.at(in));
+    if (kind == c10::prim::ListConstruct || kind == c10::prim::TupleConstruct) {
+      if (AllConstant(inputs)) {
+        std::vector<c10::IValue> elements;
+        for (const Value& v : inputs) elements.push_back(v.constant);
+        if (kind == c10::prim::TupleConstruct) {
+          env[node->output()] = Value::Constant(c10::ivalue::Tuple::create(std::move(elements)));
+        } else {
+          c10::impl::GenericList list(
+              node->output()->type()->expectRef<c10::ListType>().getElementType());
+          for (c10::IValue& e : elements) list.push_back(std::move(e));
+          env[node->output()] = Value::Constant(std::move(list));
+        }
+        return absl::OkStatus();
+      } else {
+        Value list;
+        list.kind = kind == c10::prim::ListConstruct ? Value::Kind::kList : Value::Kind::kTuple;
+        list.elements = std::move(inputs);
+        env[node->output()] = std::move(list);
+        return absl::OkStatus();
+      }
+    }
+    if ((kind == c10::prim::ListUnpack || kind == c10::prim::TupleUnpack) &&
+        (inputs[0].kind == Value::Kind::kList || inputs[0].kind == Value::Kind::kTuple)) {
+      if (inputs[0].elements.size() != node->outputs().size()) {
+        return Unsupported(node, scope, "unpacking a list of the wrong length");
+      }
+      for (size_t i = 0; i < node->outputs().size(); ++i) {
+        env[node->outputs()[i]] = inputs[0].elements[i];
+      }
+      return absl::OkStatus();
+    }
+    if ((kind == c10::prim::TupleIndex || kind == c10::aten::__getitem__) &&
+        (inputs[0].kind == Value::Kind::kList || inputs[0].kind == Value::Kind::kTuple) &&
+        inputs[1].is_constant()) {
+      int64_t i = inputs[1].constant.toInt();
+      int64_t n = static_cast<int64_t>(inputs[0].elements.size());
+      if (i < -n || i >= n) return Unsupported(node, scope, "index out of range");
+      env[node->output()] = inputs[0].elements[i < 0 ? i + n : i];
+      return absl::OkStatus();
+    }
+    if (kind == c10::aten::len && inputs[0].kind == Value::Kind::kList) {
+      env[node->output()] =
+          Value::Constant(static_cast<int64_t>(inputs[0].elements.size()));
+      return absl::OkStatus();
+    }
+    if (kind == c10::prim::ListUnpack || kind == c10::prim::TupleUnpack) {
+      // Taking apart a node's value: one getitem per element, as FX does.
+      if (inputs[0].kind != Value::Kind::kNode) {
+        return Fold(node, inputs, env, scope);
+      }
+      for (size_t i = 0; i < node->outputs().size(); ++i) {
+        env[node->outputs()[i]] = Value::OfNode(GetItem(inputs[0].node, i, node, scope));
+      }
+      return absl::OkStatus();
+    }
+    if (CanFold(node, inputs)) return Fold(node, inputs, env, scope);
+    return AddOperator(node, inputs, env, scope);
+  }
+
+  static bool AllConstant(const std::vector<Value>& values) {
+    return std::all_of(values.begin(), values.end(),
+                       [](const Value& v) { return v.is_constant(); });
+  }
+
+  static bool CanFold(const jit::Node* node, const std::vector<Value>& inputs) {
+    if (!AllConstant(inputs) || !node->blocks().empty()) return false;
+    if (node->hasSideEffects() || node->isNondeterministic()) return false;
+    if (node->kind() == c10::prim::RaiseException || node->kind() == c10::aten::warn) {
+      return false;
+    }
+    for (const jit::Value* out : node->outputs()) {
+      if (ContainsTensorType(out->type())) return false;
+    }
+    return true;
+  }
+
+  absl::Status Fold(const jit::Node* node, const std::vector<Value>& inputs, Env& env,
+                    const std::string& scope) {
+    jit::Stack stack;
+    for (const Value& v : inputs) stack.push_back(v.constant);
+    try {
+      jit::Operation op = node->getOperation();
+      op(stack);
+    } catch (const c10::Error& e) {
+      return Unsupported(node, scope,
+                         absl::StrCat("evaluating it on constants failed: ",
+                                      e.what_without_backtrace()));
+    } catch (const std::exception& e) {
+      return Unsupported(node, scope, absl::StrCat("evaluating it on constants failed: ", e.what()));
+    }
+    if (stack.size() != node->outputs().size()) {
+      return Unsupported(node, scope, "evaluating it gave the wrong number of results");
+    }
+    for (size_t i = 0; i < stack.size(); ++i) {
+      env[node->outputs()[i]] = Value::Constant(std::move(stack[i]));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<Argument> ToArg(const Value& v) {
+    switch (v.kind) {
+      case Value::Kind::kConstant:
+        return ToArgument(v.constant);
+      case Value::Kind::kNode:
+        return Argument::NodeRef(v.node);
+      case Value::Kind::kList:
+      case Value::Kind::kTuple: {
+        std::vector<Argument> elements;
+        for (const Value& e : v.elements) {
+          ASSIGN_OR_RETURN(Argument a, ToArg(e));
+          elements.push_back(std::move(a));
+        }
+        return v.kind == Value::Kind::kList ? Argument::List(std::move(elements))
+                                            : Argument::Tuple(std::move(elements));
+      }
+      case Value::Kind::kModule:
+        return absl::UnimplementedError(absl::StrCat(
+            "module '", v.path, "' is passed as a value; mark its user as a leaf module"));
+      case Value::Kind::kFunction:
+        return absl::UnimplementedError("a function is passed as a value");
+    }
+    return absl::InternalError("unknown value kind");
+  }
+
+  absl::StatusOr<std::vector<Argument>> ToArgs(const jit::Node* node,
+                                               const std::vector<Value>& inputs,
+                                               const std::string& scope, size_t first = 0) {
+    std::vector<Argument> args;
+    for (size_t i = first; i < inputs.size(); ++i) {
+      absl::StatusOr<Argument> a = ToArg(inputs[i]);
+      if (!a.ok()) return Unsupported(node, scope, a.status().message());
+      args.push_back(std::move(*a));
+    }
+    return args;
+  }
+
+  // Binds the outputs of `node` to the value of `n`: one output directly,
+  // several through getitem nodes.
+  void BindOutputs(const jit::Node* node, Node* n, Env& env, const std::string& scope) {
+    if (node->outputs().size() == 1) {
+      env[node->output()] = Value::OfNode(n);
+      return;
+    }
+    for (size_t i = 0; i < node->outputs().size(); ++i) {
+      env[node->outputs()[i]] = Value::OfNode(GetItem(n, i, node, scope));
+    }
+  }
+
+  static std::string OutputsType(const jit::Node* node) {
+    if (node->outputs().empty()) return "NoneType";
+    if (node->outputs().size() == 1) return TypeString(node->output()->type());
+    std::vector<std::string> types;
+    for (const jit::Value* out : node->outputs()) types.push_back(TypeString(out->type()));
+    return absl::StrCat("(", absl::StrJoin(types, ", "), ")");
+  }
+
+  Node* GetItem(Node* of, size_t index, const jit::Node* origin, const std::string& scope) {
+    if (origin->kind() == c10::prim::ListUnpack) {
+      return graph_->Append({.target = "aten::__getitem__.t",
+                             .args = {Argument::NodeRef(of), Argument::Int(index)},
+                             .type = TypeString(origin->outputs()[index]->type()),
+                             .scope = scope,
+                             .location = Location(origin)});
+    }
+    return graph_->Append({.target = "prim::TupleIndex",
+                           .args = {Argument::NodeRef(of), Argument::Int(index)},
+                           .type = TypeString(origin->outputs()[index]->type()),
+                           .scope = scope,
+                           .location = Location(origin)});
+  }
+
+  absl::Status AddOperator(const jit::Node* node, const std::vector<Value>& inputs, Env& env,
+                           const std::string& scope) {
+    ASSIGN_OR_RETURN(std::vector<Argument> args, ToArgs(node, inputs, scope));
+    Node* n = graph_->Append({.target = OperatorTarget(node),
+                              .args = std::move(args),
+                              .type = OutputsType(node),
+                              .scope = scope,
+                              .location = Location(node)});
+    BindOutputs(node, n, env, scope);
+    return absl::OkStatus();
+  }
+
+  absl::Status GetAttr(const jit::Node* node, Env& env, const std::string& scope) {
+    const Value& owner = env.at(node->input());
+    const std::string& field = node->s(c10::attr::name);
+    if (owner.kind != Value::Kind::kModule) {
+      return Unsupported(node, scope, "reading an attribute of something that is not a module");
+    }
+    std::string path = owner.path.empty() ? field : absl::StrCat(owner.path, ".", field);
+    if (field == "training") {
+      env[node->output()] = Value::Constant(mode_ == Mode::kTrain);
+      return absl::OkStatus();
+    }
+    const c10::ClassTypePtr& type = owner.module->type();
+    c10::optional<size_t> slot = type->findAttributeSlot(field);
+    if (!slot.has_value()) return Unsupported(node, scope, "unknown attribute " + path);
+    c10::IValue value = owner.module->getSlot(*slot);
+    if (value.isObject() && value.toObjectRef().type()->is_module()) {
+      Value m;
+      m.kind = Value::Kind::kModule;
+      m.module = value.toObject();
+      m.path = std::move(path);
+      env[node->output()] = std::move(m);
+      return absl::OkStatus();
+    }
+    if (value.isTensor()) {
+      env[node->output()] = Value::OfNode(GetAttrNode(path, type->is_buffer(*slot), node, scope));
+      return absl::OkStatus();
+    }
+    if (value.isObject()) {
+      return Unsupported(node, scope, "reading a TorchScript class attribute " + path);
+    }
+    env[node->output()] = Value::Constant(std::move(value));
+    return absl::OkStatus();
+  }
+
+  // One get_attr node per parameter path and graph, as FX caches its proxies.
+  Node* GetAttrNode(const std::string& path, bool buffer, const jit::Node* origin,
+                    const std::string& scope) {
+    for (Graph* g = graph_; g != nullptr;
+         g = g->parent() == nullptr ? nullptr : g->parent()->owner()) {
+      auto it = attrs_.find(std::make_pair(g, path));
+      if (it != attrs_.end()) return it->second;
+    }
+    Node* n = graph_->Append({.op = OpCode::kGetAttr,
+                              .target = path,
+                              .scope = scope,
+                              .module_type = buffer ? "buffer" : "parameter",
+                              .location = Location(origin)});
+    attrs_[std::make_pair(graph_, path)] = n;
+    return n;
+  }
+
+  bool IsLeafModule(const ObjectPtr& module, const std::string& path) const {
+    std::string cls = DemangleClassName(module->type()->name()->qualifiedName());
+    for (const std::string& leaf : options_.leaf_modules) {
+      if (leaf == path || leaf == cls || absl::StrCat("__torch__.", cls) == leaf ||
+          absl::EndsWith(cls, absl::StrCat(".", leaf)) ||
+          // Python spells classes of a script's main module "__main__.X".
+          (absl::StartsWith(leaf, "__main__.") && cls == leaf.substr(9))) {
+        return true;
+      }
+    }
+    if (absl::StartsWith(cls, "torchvision.ops.")) return true;
+    if (absl::StartsWith(cls, "torch.nn.") || absl::StartsWith(cls, "torch.ao.nn.")) {
+      absl::string_view short_name = absl::string_view(cls).substr(cls.rfind('.') + 1);
+      return short_name != "Sequential" && short_name != "ModuleList" &&
+             short_name != "ModuleDict";
+    }
+    return false;
+  }
+
+  bool IsLeafFunction(const std::string& qualified) const {
+    std::string name = DemangleClassName(qualified);
+    for (const std::string& f : options_.autowrap_functions) {
+      if (f == name || f == qualified || absl::EndsWith(name, absl::StrCat(".", f))) {
+        return true;
+      }
+    }
+    return absl::StartsWith(name, "torch.") || absl::StartsWith(name, "torchvision.");
+  }
+
+  absl::Status CallMethod(const jit::Node* node, Env& env, const std::string& scope) {
+    const Value& callee = env.at(node->input(0));
+    if (callee.kind != Value::Kind::kModule) {
+      return Unsupported(node, scope, "calling a method of something that is not a module");
+    }
+    const std::string& method = node->s(c10::attr::name);
+    std::vector<Value> inputs;
+    for (const jit::Value* in : node->inputs()) inputs.push_back(env.at(in));
+    bool forward = method == "forward";
+    if (forward && IsLeafModule(callee.module, callee.path)) {
+      ASSIGN_OR_RETURN(std::vector<Argument> args, ToArgs(node, inputs, scope, /*first=*/1));
+      Node* n = graph_->Append({.op = OpCode::kCallModule,
+                                .target = callee.path,
+                                .args = std::move(args),
+                                .type = OutputsType(node),
+                                .scope = callee.path,
+                                .module_type = callee.module->type()->name()->qualifiedName(),
+                                .location = Location(node)});
+      BindOutputs(node, n, env, callee.path);
+      return absl::OkStatus();
+    }
+    jit::Function& fn = callee.module->type()->getMethod(method);
+    // FX changes the scope only when a module is called, not for its other methods.
+    ASSIGN_OR_RETURN(std::vector<Value> outputs,
+                     Call(*jit::toGraphFunction(fn).graph(), std::move(inputs),
+                          forward ? callee.path : scope));
+    return BindCallOutputs(node, std::move(outputs), env);
+  }
+
+  absl::Status BindCallOutputs(const jit::Node* node, std::vector<Value> outputs, Env& env) {
+    if (outputs.size() != node->outputs().size()) {
+      return absl::InternalError("call returned the wrong number of values");
+    }
+    for (size_t i = 0; i < outputs.size(); ++i) env[node->outputs()[i]] = std::move(outputs[i]);
+    return absl::OkStatus();
+  }
+
+  absl::Status CallFunction(const jit::Node* node, Env& env, const std::string& scope) {
+    const Value& callee = env.at(node->input(0));
+    if (callee.kind != Value::Kind::kFunction) {
+      return Unsupported(node, scope, "calling something that is not a known function");
+    }
+    std::string qualified = callee.function->qualname().qualifiedName();
+    std::vector<Value> inputs;
+    for (size_t i = 1; i < node->inputs().size(); ++i) inputs.push_back(env.at(node->input(i)));
+    if (IsLeafFunction(qualified)) {
+      ASSIGN_OR_RETURN(std::vector<Argument> args, ToArgs(node, inputs, scope));
+      Node* n = graph_->Append({.target = qualified,
+                                .args = std::move(args),
+                                .type = OutputsType(node),
+                                .scope = scope,
+                                .location = Location(node)});
+      BindOutputs(node, n, env, scope);
+      return absl::OkStatus();
+    }
+    ASSIGN_OR_RETURN(std::vector<Value> outputs,
+                     Call(*jit::toGraphFunction(*callee.function).graph(), std::move(inputs),
+                          scope));
+    return BindCallOutputs(node, std::move(outputs), env);
+  }
+
+  absl::Status If(const jit::Node* node, Env& env, const std::string& scope) {
+    const Value& cond = env.at(node->input());
+    if (cond.is_constant()) {
+      const jit::Block* live = node->blocks()[cond.constant.toBool() ? 0 : 1];
+      ASSIGN_OR_RETURN(std::vector<Value> outputs, WalkBlock(*live, env, scope));
+      return BindCallOutputs(node, std::move(outputs), env);
+    }
+    ASSIGN_OR_RETURN(Argument c, ToArg(cond));
+    Node* n = graph_->Append({.op = OpCode::kIf,
+                              .args = {std::move(c)},
+                              .type = OutputsType(node),
+                              .scope = scope,
+                              .location = Location(node)});
+    for (const jit::Block* block : node->blocks()) {
+      RETURN_IF_ERROR(TraceBlock(*block, graph_->AddBlock(n), env, scope));
+    }
+    BindOutputs(node, n, env, scope);
+    return absl::OkStatus();
+  }
+
+  // Traces a TorchScript block into `target`, a nested graph: its inputs become
+  // placeholders, its outputs the output node.
+  absl::Status TraceBlock(const jit::Block& block, Graph* target, Env& env,
+                          const std::string& scope) {
+    Graph* saved = graph_;
+    graph_ = target;
+    for (size_t i = 0; i < block.inputs().size(); ++i) {
+      const jit::Value* in = block.inputs()[i];
+      Node* p = graph_->Append({.op = OpCode::kPlaceholder,
+                                .target = in->hasDebugName() ? in->debugNameBase()
+                                                             : absl::StrCat("block_input_", i),
+                                .type = TypeString(in->type()),
+                                .scope = scope});
+      env[in] = Value::OfNode(p);
+    }
+    absl::StatusOr<std::vector<Value>> outputs = WalkBlock(block, env, scope);
+    if (outputs.ok()) {
+      std::vector<Argument> results;
+      for (const Value& v : *outputs) {
+        absl::StatusOr<Argument> a = ToArg(v);
+        if (!a.ok()) {
+          outputs = a.status();
+          break;
+        }
+        results.push_back(std::move(*a));
+      }
+      if (outputs.ok()) graph_->Append({.op = OpCode::kOutput, .args = results, .type = ""});
+    }
+    graph_ = saved;
+    return outputs.status();
+  }
+
+  absl::Status Loop(const jit::Node* node, Env& env, const std::string& scope) {
+    // prim::Loop(trip_count, initial_condition, carried...); body inputs are
+    // (iteration, carried...), body outputs (condition, carried...).
+    std::vector<Value> inputs;
+    for (const jit::Value* in : node->inputs()) inputs.push_back(env.at(in));
+    const jit::Block& body = *node->blocks()[0];
+    if (inputs[0].is_constant() && inputs[1].is_constant() &&
+        inputs[0].constant.toInt() <= kMaxUnrolledIterations) {
+      // Unroll, as FX runs the Python loop. Falls back to a loop node if the
+      // condition stops being constant.
+      Env trial = env;
+      Graph* g = graph_;
+      size_t size_before = g->size();
+      std::vector<Value> carried(inputs.begin() + 2, inputs.end());
+      bool go = inputs[1].constant.toBool();
+      bool unrolled = true;
+      for (int64_t i = 0; go && i < inputs[0].constant.toInt(); ++i) {
+        trial[body.inputs()[0]] = Value::Constant(i);
+        for (size_t k = 0; k < carried.size(); ++k) trial[body.inputs()[k + 1]] = carried[k];
+        ASSIGN_OR_RETURN(std::vector<Value> out, WalkBlock(body, trial, scope));
+        if (!out[0].is_constant()) {
+          unrolled = false;
+          break;
+        }
+        go = out[0].constant.toBool();
+        carried.assign(out.begin() + 1, out.end());
+      }
+      if (unrolled) {
+        env = std::move(trial);
+        return BindCallOutputs(node, std::move(carried), env);
+      }
+      // Undo the partial unrolling, forgetting get_attr nodes it made.
+      for (auto it = attrs_.begin(); it != attrs_.end();) {
+        auto here = it++;
+        if (here->first.first == g && g->IndexOf(here->second) >= static_cast<int>(size_before)) {
+          attrs_.erase(here);
+        }
+      }
+      while (g->size() > size_before) {
+        RETURN_IF_ERROR(g->Erase(g->nodes().back().get()));
+      }
+    }
+    ASSIGN_OR_RETURN(std::vector<Argument> args, ToArgs(node, inputs, scope));
+    Node* n = graph_->Append({.op = OpCode::kLoop,
+                              .args = std::move(args),
+                              .type = OutputsType(node),
+                              .scope = scope,
+                              .location = Location(node)});
+    RETURN_IF_ERROR(TraceBlock(body, graph_->AddBlock(n), env, scope));
+    BindOutputs(node, n, env, scope);
+    return absl::OkStatus();
+  }
+
+  Mode mode_;
+  const TraceOptions& options_;
+  Graph* graph_ = nullptr;
+  absl::flat_hash_map<std::pair<const Graph*, std::string>, Node*> attrs_;
+};
+
+}  // namespace
+
+std::string DemangleClassName(const std::string& qualified_name) {
+  std::vector<absl::string_view> parts;
+  for (absl::string_view part : absl::StrSplit(qualified_name, '.')) {
+    if (part == "__torch__" || absl::StartsWith(part, "___torch_mangle_")) continue;
+    parts.push_back(part);
+  }
+  return absl::StrJoin(parts, ".");
+}
+
+absl::StatusOr<std::unique_ptr<Graph>> Trace(const torch::jit::Module& module, Mode mode,
+                                             const TraceOptions& options) {
+  try {
+    return Tracer(mode, options).Run(module);
+  } catch (const c10::Error& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot trace the module: ", e.what_without_backtrace()));
+  }
+}
+
+}  // namespace featx

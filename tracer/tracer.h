@@ -1,0 +1,66 @@
+// tracer.h
+//
+// Turns a TorchScript module into a featx Graph, one per mode, following the
+// leaf rules torchvision's FX tracer uses:
+//   - `forward` is walked from the root. Calls of a non-leaf submodule's
+//     `forward` are followed with the submodule's path as the scope; calls of
+//     other methods and of user TorchScript functions are followed without
+//     changing the scope, as FX does.
+//   - Leaf modules become one call_module node: classes under torch.nn (except
+//     the containers), classes under torchvision.ops, and anything named in
+//     TraceOptions::leaf_modules.
+//   - Leaf functions become one call_function node: TorchScript functions from
+//     torch.* and torchvision.*, and anything in autowrap_functions.
+//   - Constants, module attributes other than tensors, and everything computed
+//     only from them are folded into literal arguments. `training` is the
+//     traced mode, so `if self.training` keeps only the live branch. Loops with
+//     a constant trip count are unrolled.
+//   - Parameters and buffers used directly become get_attr nodes.
+//   - A result that is a tuple or list is taken apart by getitem nodes
+//     (prim::TupleIndex, aten::__getitem__), as in FX.
+//   - Conditions that depend on the input stay as structured `if`/`loop` nodes.
+// The module is only read, never changed.
+//
+// Example:
+//   torch::jit::Module m = torch::jit::load("resnet18.pt");
+//   absl::StatusOr<std::unique_ptr<featx::Graph>> g =
+//       featx::Trace(m, featx::Mode::kEval, featx::TraceOptions{});
+
+#ifndef FEATX_TRACER_TRACER_H_
+#define FEATX_TRACER_TRACER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "graph/graph.h"
+#include "torch/csrc/jit/api/module.h"
+
+namespace featx {
+
+enum class Mode { kTrain, kEval };
+
+struct TraceOptions {
+  // Modules to keep as one call_module node, each given by class name (short,
+  // "ConvBlock", or qualified, "__main__.ConvBlock" / "__torch__.ConvBlock") or
+  // by module path ("blocks.0").
+  std::vector<std::string> leaf_modules;
+  // TorchScript functions to keep as one call_function node, by short or
+  // qualified name ("myfunc", "__torch__.mymodule.myfunc").
+  std::vector<std::string> autowrap_functions;
+};
+
+// Traces `module`'s forward in `mode`. Returns Unimplemented, naming the
+// TorchScript node, its source location and the module path, for a construct
+// the IR cannot represent (for example attribute assignment).
+absl::StatusOr<std::unique_ptr<Graph>> Trace(const torch::jit::Module& module, Mode mode,
+                                             const TraceOptions& options);
+
+// "__torch__.torch.nn.modules.container.___torch_mangle_8.Sequential" ->
+// "torch.nn.modules.container.Sequential".
+std::string DemangleClassName(const std::string& qualified_name);
+
+}  // namespace featx
+
+#endif  // FEATX_TRACER_TRACER_H_
