@@ -475,10 +475,10 @@ class Tracer {
                                 .target = callee.path,
                                 .args = std::move(args),
                                 .type = OutputsType(node),
-                                .scope = callee.path,
+                                .scope = scope,
                                 .module_type = callee.module->type()->name()->qualifiedName(),
                                 .location = Location(node)});
-      BindOutputs(node, n, env, callee.path);
+      BindOutputs(node, n, env, scope);
       return absl::OkStatus();
     }
     jit::Function& fn = callee.module->type()->getMethod(method);

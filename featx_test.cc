@@ -1,0 +1,144 @@
+// Conformance: featx's node names against torchvision's own answers, made at
+// build time by //fixtures (torchvision's get_graph_node_names on the same
+// models), and the API's error contract.
+
+#include "featx.h"
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace featx {
+namespace {
+
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+struct Reference {
+  std::vector<std::string> train;
+  std::vector<std::string> eval;
+  std::string error;  // torchvision's failure, if it failed
+};
+
+// Reads a //fixtures:<model>_names.txt file: "<mode> <name>" lines, or one
+// "error <message>" line.
+Reference ReadReference(const std::string& path) {
+  Reference ref;
+  std::ifstream in(path);
+  EXPECT_TRUE(in.good()) << "missing fixture " << path;
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t space = line.find(' ');
+    std::string mode = line.substr(0, space);
+    std::string rest = line.substr(space + 1);
+    if (mode == "train") ref.train.push_back(rest);
+    if (mode == "eval") ref.eval.push_back(rest);
+    if (mode == "error") ref.error = rest;
+  }
+  return ref;
+}
+
+NodeNames NamesOf(const std::string& model, const TraceOptions& options = {}) {
+  absl::StatusOr<torch::jit::Module> m = LoadModel("fixtures/" + model + ".pt");
+  EXPECT_TRUE(m.ok()) << m.status();
+  if (!m.ok()) return {};
+  absl::StatusOr<NodeNames> names = GetGraphNodeNames(*m, options);
+  EXPECT_TRUE(names.ok()) << names.status();
+  return names.ok() ? *names : NodeNames{};
+}
+
+class TorchvisionConformanceTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TorchvisionConformanceTest, NamesEqualTorchvisionInBothModes) {
+  Reference ref = ReadReference("fixtures/" + GetParam() + "_names.txt");
+  ASSERT_EQ(ref.error, "");
+  ASSERT_FALSE(ref.eval.empty());
+  NodeNames names = NamesOf(GetParam());
+  EXPECT_EQ(names.eval, ref.eval);
+  EXPECT_EQ(names.train, ref.train);
+  EXPECT_EQ(names.difference, ref.train == ref.eval ? NodeNames::Difference::kSame
+                                                    : NodeNames::Difference::kDifferent);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, TorchvisionConformanceTest,
+                         ::testing::Values("seed_cnn", "seed_mymodule", "resnet18",
+                                           "mobilenet_v3_large", "efficientnet_b0", "swin_t"));
+
+TEST(GetGraphNodeNamesTest, SeedCnnWithConvBlockLeafMatchesTorchvision) {
+  Reference ref = ReadReference("fixtures/seed_cnn_leaf_convblock_names.txt");
+  ASSERT_EQ(ref.eval.size(), 8);
+  NodeNames names = NamesOf("seed_cnn", {.leaf_modules = {"ConvBlock"}});
+  EXPECT_EQ(names.eval, ref.eval);
+  EXPECT_EQ(names.train, ref.train);
+}
+
+// torchvision's FX cannot trace vit_b_16 here; featx names it in the same style.
+TEST(GetGraphNodeNamesTest, VitB16IsNamedWhereTorchvisionFails) {
+  Reference ref = ReadReference("fixtures/vit_b_16_names.txt");
+  EXPECT_THAT(ref.error, HasSubstr("Proxy object cannot be iterated"));
+  NodeNames names = NamesOf("vit_b_16");
+  for (const char* expected : {
+           "x",
+           "conv_proj",
+           "class_token",
+           "encoder.encoder_pos_embedding",
+           "encoder.layers.encoder_layer_0.ln_1",
+           "encoder.layers.encoder_layer_0.self_attention",
+           "encoder.layers.encoder_layer_0.getitem",
+           "encoder.layers.encoder_layer_0.add",
+           // MLPBlock subclasses torchvision.ops.MLP, so torchvision would keep
+           // it whole; TorchScript records no base classes, so featx traces it.
+           "encoder.layers.encoder_layer_0.mlp.0",
+           "encoder.layers.encoder_layer_0.add_1",
+           "encoder.layers.encoder_layer_11.add_1",
+           "encoder.ln",
+           "heads.head",
+       }) {
+    EXPECT_THAT(names.eval, Contains(expected));
+  }
+  EXPECT_EQ(names.train, names.eval);
+}
+
+TEST(LoadModelTest, MissingFileIsNotFound) {
+  absl::StatusOr<torch::jit::Module> m = LoadModel("fixtures/no_such_model.pt");
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(m.status().message(), HasSubstr("no_such_model.pt"));
+}
+
+TEST(LoadModelTest, NonTorchScriptFileIsInvalidArgument) {
+  absl::StatusOr<torch::jit::Module> m = LoadModel("fixtures/seed_cnn_names.txt");
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(m.status().message()),
+              StartsWith("'fixtures/seed_cnn_names.txt' is not a readable"));
+  EXPECT_FALSE(absl::StrContains(m.status().message(), "\n"));
+}
+
+TEST(LoadModelTest, TruncatedFileIsInvalidArgument) {
+  std::ifstream in("fixtures/seed_mymodule.pt", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string path = ::testing::TempDir() + "/truncated.pt";
+  std::ofstream(path, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  absl::StatusOr<torch::jit::Module> m = LoadModel(path);
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(GetGraphNodeNamesTest, UntraceableModelIsAStatusNotAnException) {
+  absl::StatusOr<torch::jit::Module> m = LoadModel("fixtures/tracer/sets_attribute.pt");
+  ASSERT_TRUE(m.ok());
+  absl::StatusOr<NodeNames> names = GetGraphNodeNames(*m, {});
+  EXPECT_EQ(names.status().code(), absl::StatusCode::kUnimplemented);
+}
+
+TEST(GetGraphNodeNamesTest, ClassifiesTrainEvalDifference) {
+  NodeNames names = NamesOf("tracer/train_eval");
+  EXPECT_EQ(names.difference, NodeNames::Difference::kDifferent);
+  EXPECT_THAT(DescribeDifference(names.difference), HasSubstr("different"));
+}
+
+}  // namespace
+}  // namespace featx
