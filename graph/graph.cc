@@ -148,6 +148,8 @@ Node::Node(Graph* owner, NodeInit init)
       scope_(std::move(init.scope)),
       module_type_(std::move(init.module_type)),
       location_(std::move(init.location)),
+      mutates_(std::move(init.mutates)),
+      alias_of_(init.alias_of),
       owner_(owner) {}
 
 bool Node::IsOperator() const {

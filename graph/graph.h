@@ -108,6 +108,12 @@ struct NodeInit {
   // call_module: the module's TorchScript class; get_attr: "parameter" or "buffer".
   std::string module_type;
   std::string location;         // source location, for messages: "resnet.py:92:14"
+  // Indices of arguments this node writes in place (aten::add_ writes 0, as
+  // does a leaf ReLU(inplace=True)). Pruning keeps returned values safe from them.
+  std::vector<int> mutates;
+  // Index of the argument whose storage this node's value shares (in-place
+  // ops and views: aten::relu_, aten::view), or -1.
+  int alias_of = -1;
 };
 
 class Node {
@@ -122,6 +128,8 @@ class Node {
   const std::string& scope() const { return scope_; }
   const std::string& module_type() const { return module_type_; }
   const std::string& location() const { return location_; }
+  const std::vector<int>& mutates() const { return mutates_; }
+  int alias_of() const { return alias_of_; }
   // Nodes whose arguments use this node's value, each once, in order of first use.
   const std::vector<Node*>& users() const { return users_; }
   // The graph that owns this node.
@@ -155,6 +163,8 @@ class Node {
   std::string scope_;
   std::string module_type_;
   std::string location_;
+  std::vector<int> mutates_;
+  int alias_of_;
   std::string name_;
   Graph* owner_;
   int index_ = 0;  // position in owner_->nodes(), kept current by Graph

@@ -177,17 +177,20 @@ output(%1)
 TEST(TextTest, RoundTripsNestedBlocks) {
   constexpr absl::string_view kText = R"(%0 = placeholder x : Tensor
 %1 = call_function aten::dim(%0) : int
-%2 = loop(3, true, %0) : Tensor {
-  %3 = placeholder i : int
-  %4 = placeholder carried : Tensor
-  %5 = call_function aten::relu(%4) : Tensor
-  output(true, %5)
+%2 = call_function aten::relu_(%0) : Tensor mutates=0 alias_of=0
+%3 = loop(3, true, %2) : Tensor {
+  %4 = placeholder i : int
+  %5 = placeholder carried : Tensor
+  %6 = call_function aten::relu(%5) : Tensor
+  output(true, %6)
 }
-output(%2)
+output(%3)
 )";
   std::unique_ptr<Graph> g = Parse(kText);
   EXPECT_EQ(PrintGraph(*g), kText);
   EXPECT_TRUE(Verify(*g).ok()) << Verify(*g);
+  EXPECT_THAT(g->nodes()[2]->mutates(), ElementsAre(0));
+  EXPECT_EQ(g->nodes()[2]->alias_of(), 0);
 }
 
 TEST(TextTest, ReportsLineOfError) {

@@ -96,6 +96,8 @@ class Printer {
       if (!n.scope().empty()) absl::StrAppend(out, " scope=", Token(n.scope()));
       if (!n.module_type().empty()) absl::StrAppend(out, " class=", Token(n.module_type()));
       if (!n.name().empty()) absl::StrAppend(out, " name=", Token(n.name()));
+      if (!n.mutates().empty()) absl::StrAppend(out, " mutates=", absl::StrJoin(n.mutates(), "+"));
+      if (n.alias_of() >= 0) absl::StrAppend(out, " alias_of=", n.alias_of());
       if (!n.location().empty()) absl::StrAppend(out, " loc=", Token(n.location()));
       if (n.blocks().empty()) {
         absl::StrAppend(out, "\n");
@@ -318,6 +320,18 @@ class Parser {
         name = value;
       } else if (key == "loc") {
         init.location = value;
+      } else if (key == "mutates" || key == "alias_of") {
+        for (absl::string_view part : absl::StrSplit(value, '+')) {
+          int index;
+          if (!absl::SimpleAtoi(part, &index) || index < 0) {
+            return p.Error(absl::StrCat("bad argument index in ", key, "=", value));
+          }
+          if (key == "mutates") {
+            init.mutates.push_back(index);
+          } else {
+            init.alias_of = index;
+          }
+        }
       } else {
         return p.Error(absl::StrCat("unknown attribute '", key, "'"));
       }

@@ -19,7 +19,7 @@
 // Arguments: %N (a node's value), None, true, false, integers, floats (always
 // with a '.', 'e', inf or nan), "strings" with C escapes, device("cpu"),
 // [lists] and (tuples,). Optional attributes after the type: scope=, class=,
-// name=, loc=. A token with characters outside [A-Za-z0-9_.:<>?*[]-] is quoted.
+// name=, mutates=0+1, alias_of=0, loc=. A token with characters outside [A-Za-z0-9_.:<>?*[]-] is quoted.
 // Node numbers count every node, blocks included, in printing order.
 
 #ifndef FEATX_GRAPH_TEXT_H_

@@ -368,14 +368,38 @@ class Tracer {
                            .location = Location(origin)});
   }
 
+  // Which arguments an operator writes, and which one its result aliases,
+  // from the schema's alias annotations ("Tensor(a!) self" -> "Tensor(a!)").
+  static void AliasInfo(const jit::Node* node, NodeInit& init) {
+    const c10::FunctionSchema* schema = node->maybeSchema();
+    if (schema == nullptr) return;
+    const auto& arguments = schema->arguments();
+    for (size_t i = 0; i < arguments.size(); ++i) {
+      if (arguments[i].alias_info() != nullptr && arguments[i].alias_info()->isWrite()) {
+        init.mutates.push_back(static_cast<int>(i));
+      }
+    }
+    if (schema->returns().size() != 1 || schema->returns()[0].alias_info() == nullptr) return;
+    const auto& result_sets = schema->returns()[0].alias_info()->beforeSets();
+    for (size_t i = 0; i < arguments.size(); ++i) {
+      if (arguments[i].alias_info() != nullptr &&
+          arguments[i].alias_info()->beforeSets() == result_sets) {
+        init.alias_of = static_cast<int>(i);
+        return;
+      }
+    }
+  }
+
   absl::Status AddOperator(const jit::Node* node, const std::vector<Value>& inputs, Env& env,
                            const std::string& scope) {
     ASSIGN_OR_RETURN(std::vector<Argument> args, ToArgs(node, inputs, scope));
-    Node* n = graph_->Append({.target = OperatorTarget(node),
-                              .args = std::move(args),
-                              .type = OutputsType(node),
-                              .scope = scope,
-                              .location = Location(node)});
+    NodeInit init{.target = OperatorTarget(node),
+                  .args = std::move(args),
+                  .type = OutputsType(node),
+                  .scope = scope,
+                  .location = Location(node)};
+    AliasInfo(node, init);
+    Node* n = graph_->Append(std::move(init));
     BindOutputs(node, n, env, scope);
     return absl::OkStatus();
   }
@@ -471,13 +495,27 @@ class Tracer {
     bool forward = method == "forward";
     if (forward && IsLeafModule(callee.module, callee.path)) {
       ASSIGN_OR_RETURN(std::vector<Argument> args, ToArgs(node, inputs, scope, /*first=*/1));
-      Node* n = graph_->Append({.op = OpCode::kCallModule,
-                                .target = callee.path,
-                                .args = std::move(args),
-                                .type = OutputsType(node),
-                                .scope = scope,
-                                .module_type = callee.module->type()->name()->qualifiedName(),
-                                .location = Location(node)});
+      NodeInit init{.op = OpCode::kCallModule,
+                    .target = callee.path,
+                    .args = std::move(args),
+                    .type = OutputsType(node),
+                    .scope = scope,
+                    .module_type = callee.module->type()->name()->qualifiedName(),
+                    .location = Location(node)};
+      // torch.nn activations with inplace=True overwrite their input.
+      // TorchScript keeps `inplace` as a class constant (it is in __constants__).
+      const c10::ClassTypePtr& cls = callee.module->type();
+      c10::IValue flag;
+      if (cls->hasConstant("inplace")) {
+        flag = cls->getConstant("inplace");
+      } else if (cls->hasAttribute("inplace")) {
+        flag = callee.module->getAttr("inplace");
+      }
+      if (flag.isBool() && flag.toBool()) {
+        init.mutates = {0};
+        init.alias_of = 0;
+      }
+      Node* n = graph_->Append(std::move(init));
       BindOutputs(node, n, env, scope);
       return absl::OkStatus();
     }
@@ -507,11 +545,21 @@ class Tracer {
     for (size_t i = 1; i < node->inputs().size(); ++i) inputs.push_back(env.at(node->input(i)));
     if (IsLeafFunction(qualified)) {
       ASSIGN_OR_RETURN(std::vector<Argument> args, ToArgs(node, inputs, scope));
-      Node* n = graph_->Append({.target = qualified,
-                                .args = std::move(args),
-                                .type = OutputsType(node),
-                                .scope = scope,
-                                .location = Location(node)});
+      NodeInit init{.target = qualified,
+                    .args = std::move(args),
+                    .type = OutputsType(node),
+                    .scope = scope,
+                    .location = Location(node)};
+      // F.relu(x, inplace=True) and friends overwrite their first argument.
+      const auto& params = callee.function->getSchema().arguments();
+      for (size_t i = 0; i < params.size() && i < inputs.size(); ++i) {
+        if (params[i].name() == "inplace" && inputs[i].is_constant() &&
+            inputs[i].constant.isBool() && inputs[i].constant.toBool()) {
+          init.mutates = {0};
+          init.alias_of = 0;
+        }
+      }
+      Node* n = graph_->Append(std::move(init));
       BindOutputs(node, n, env, scope);
       return absl::OkStatus();
     }

@@ -130,3 +130,32 @@ TEST(DemangleClassNameTest, DropsTorchPrefixAndMangling) {
 
 }  // namespace
 }  // namespace featx
+
+namespace featx {
+namespace {
+
+// In-place writes are recorded for pruning's in-place safety: aten::add_ from
+// its schema, and a leaf nn.ReLU(inplace=True) from its `inplace` constant.
+TEST(TraceTest, RecordsInPlaceWrites) {
+  torch::jit::Module m = torch::jit::load("fixtures/resnet18.pt");
+  absl::StatusOr<std::unique_ptr<Graph>> g = Trace(m, Mode::kEval, {});
+  ASSERT_TRUE(g.ok()) << g.status();
+  NameNodes(**g);
+  int checked = 0;
+  for (const auto& n : (*g)->nodes()) {
+    if (n->name() == "layer1.0.relu" || n->name() == "layer1.0.add") {
+      EXPECT_THAT(n->mutates(), ElementsAre(0)) << n->name();
+      EXPECT_EQ(n->alias_of(), 0) << n->name();
+      ++checked;
+    }
+    if (n->name() == "layer1.0.conv2" || n->name() == "layer1.0.bn1") {
+      EXPECT_TRUE(n->mutates().empty()) << n->name();
+      EXPECT_EQ(n->alias_of(), -1) << n->name();
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 4);
+}
+
+}  // namespace
+}  // namespace featx

@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# The command-line contract of `featx nodes` and `featx graph`:
+#   - names on stdout, exit 0, nothing on stderr;
+#   - bad input (missing, empty, truncated or non-TorchScript model): exit 1;
+#   - bad usage (flag, command, missing model, flag value): exit 2;
+#   - every error is exactly one line on stderr starting with "featx: ", with
+#     nothing of a C++ backtrace, and nothing on stdout.
+# Stops at the first mismatch and says what was run, expected and printed.
+#
+# Arguments (runfiles paths, from //tools:cli_test): the featx binary,
+# seed_mymodule.pt, its torchvision names, seed_cnn.pt, and torchvision's names
+# for seed_cnn with leaf_modules=["ConvBlock"].
+set -u
+
+if [[ $# -ne 5 ]]; then
+  echo "cli_test: expected 5 arguments (featx, seed_mymodule.pt, its names, seed_cnn.pt, ConvBlock names), got $#" >&2
+  exit 1
+fi
+readonly FEATX=$1
+readonly MYMODULE=$2
+readonly MYMODULE_NAMES=$3
+readonly CNN=$4
+readonly CNN_CONVBLOCK_NAMES=$5
+readonly TMP=${TEST_TMPDIR:-$(mktemp -d)}
+readonly OUT=$TMP/stdout
+readonly ERR=$TMP/stderr
+
+checks=0
+last_cmd=""
+
+fail() {
+  {
+    echo "FAIL: $*"
+    echo "  command: $last_cmd"
+    echo "  exit code: $rc"
+    echo "  --- stdout ---"
+    head -c 4000 "$OUT"
+    echo "  --- stderr ---"
+    head -c 4000 "$ERR"
+    echo "  --------------"
+  } >&2
+  exit 1
+}
+
+# Runs featx with the given arguments, recording stdout, stderr and the exit code.
+run() {
+  last_cmd="featx $*"
+  "$FEATX" "$@" >"$OUT" 2>"$ERR"
+  rc=$?
+  checks=$((checks + 1))
+}
+
+expect_rc() {
+  [[ $rc -eq $1 ]] || fail "expected exit code $1"
+}
+
+expect_stdout() {
+  local expected=$1
+  [[ "$(cat "$OUT")" == "$expected" ]] ||
+    fail "stdout differs; expected:"$'\n'"$expected"
+}
+
+expect_empty_stderr() {
+  [[ ! -s "$ERR" ]] || fail "expected nothing on stderr"
+}
+
+# An error: exit code $1, stdout empty, exactly one line on stderr that starts
+# with "featx: " and shows no trace of a C++ exception.
+expect_error() {
+  local code=$1
+  expect_rc "$code"
+  [[ ! -s "$OUT" ]] || fail "expected nothing on stdout"
+  local lines
+  lines=$(wc -l <"$ERR")
+  [[ $lines -eq 1 ]] || fail "expected exactly one line on stderr, got $lines"
+  [[ "$(head -c 7 "$ERR")" == "featx: " ]] || fail "stderr does not start with 'featx: '"
+  local pattern
+  for pattern in "Exception raised from" "frame #" "terminate called" "what():" "Traceback"; do
+    ! grep -qF "$pattern" "$ERR" || fail "stderr looks like a backtrace ('$pattern')"
+  done
+}
+
+# The names of one mode in a torchvision names file ("<mode> <name>" lines).
+torchvision_names() {
+  sed -n "s/^$2 //p" "$1"
+}
+
+# --- Names ---------------------------------------------------------------------
+
+readonly MYMODULE_EXPECTED="x
+param
+add
+submodule.lin
+submodule.relu
+clamp"
+
+# The issue's example, and torchvision's own answer for the same module.
+run nodes "$MYMODULE"
+expect_rc 0
+expect_empty_stderr
+expect_stdout "$MYMODULE_EXPECTED"
+expect_stdout "$(torchvision_names "$MYMODULE_NAMES" eval)"
+
+run nodes "$MYMODULE" --mode=train
+expect_rc 0
+expect_empty_stderr
+expect_stdout "$(torchvision_names "$MYMODULE_NAMES" train)"
+
+run nodes "$MYMODULE" --format=json
+expect_rc 0
+expect_empty_stderr
+[[ $(wc -l <"$OUT") -eq 1 ]] || fail "expected the JSON on one line"
+# Compared as JSON values, so spacing is free.
+/usr/bin/python3 - "$OUT" "$MYMODULE_NAMES" <<'EOF' || fail "JSON output is not {\"train\": [...], \"eval\": [...]} with torchvision's names"
+import json, sys
+with open(sys.argv[1]) as f:
+    got = json.load(f)
+want = {"train": [], "eval": []}
+with open(sys.argv[2]) as f:
+    for line in f:
+        mode, name = line.rstrip("\n").split(" ", 1)
+        want[mode].append(name)
+if got != want:
+    print("cli_test: JSON mismatch; expected", json.dumps(want), file=sys.stderr)
+    sys.exit(1)
+EOF
+
+run nodes "$CNN" --leaf_modules=ConvBlock
+expect_rc 0
+expect_empty_stderr
+expect_stdout "x
+blocks.0
+blocks.1
+blocks.2
+blocks.3
+global_pool
+flatten
+cls"
+expect_stdout "$(torchvision_names "$CNN_CONVBLOCK_NAMES" eval)"
+
+run graph "$MYMODULE"
+expect_rc 0
+expect_empty_stderr
+[[ $(tail -n 1 "$OUT") == output\(* ]] || fail "expected the graph to end with its output node"
+grep -q ' name=submodule\.relu\( \|$\)' "$OUT" || fail "expected a node named submodule.relu"
+
+run --help
+expect_rc 0
+expect_empty_stderr
+grep -q '^usage: featx' "$OUT" || fail "expected the usage text on stdout"
+
+# --- Bad input: exit 1 ------------------------------------------------------------
+
+head -c 1000 "$CNN" >"$TMP/truncated.pt"
+: >"$TMP/empty.pt"
+echo "this is not a model" >"$TMP/text.pt"
+# Zips that are not TorchScript: a file at the top level, and a PyTorch-style
+# archive/ folder without the records TorchScript needs.
+/usr/bin/python3 - "$TMP" <<'EOF' || { echo "cli_test: cannot make the zip fixtures" >&2; exit 1; }
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1] + "/flat_zip.pt", "w") as z:
+    z.writestr("notes.txt", "hello")
+with zipfile.ZipFile(sys.argv[1] + "/archive_zip.pt", "w") as z:
+    z.writestr("archive/data.txt", "hello")
+EOF
+
+for command in nodes graph; do
+  for model in "$TMP/does_not_exist.pt" "$TMP/empty.pt" "$TMP/truncated.pt" "$TMP/text.pt" \
+      "$TMP/flat_zip.pt" "$TMP/archive_zip.pt"; do
+    run "$command" "$model"
+    expect_error 1
+    grep -qF "$model" "$ERR" || fail "expected the error to name the model file"
+  done
+done
+
+# --- Bad usage: exit 2 ------------------------------------------------------------
+
+run
+expect_error 2
+run nodes
+expect_error 2
+run frobnicate "$MYMODULE"
+expect_error 2
+run nodes "$MYMODULE" --no_such_flag=1
+expect_error 2
+run nodes "$MYMODULE" --no_such_flag
+expect_error 2
+run graph "$MYMODULE" --format=json
+expect_error 2
+run nodes "$MYMODULE" extra_argument
+expect_error 2
+run nodes "$MYMODULE" --mode=test
+expect_error 2
+run graph "$MYMODULE" --mode=test
+expect_error 2
+run nodes "$MYMODULE" --format=xml
+expect_error 2
+# Usage is checked before the model is read.
+run nodes "$TMP/does_not_exist.pt" --mode=test
+expect_error 2
+
+echo "cli_test: all $checks featx runs behaved as specified"
