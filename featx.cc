@@ -5,8 +5,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "codegen/torchscript.h"
 #include "graph/status_macros.h"
 #include "naming/naming.h"
+#include "naming/select.h"
+#include "pruning/pruning.h"
 #include "torch/csrc/jit/serialization/import.h"
 
 namespace featx {
@@ -36,7 +39,48 @@ absl::StatusOr<std::vector<std::string>> ListedNames(const torch::jit::Module& m
   return names;
 }
 
+// One mode's extractor graph: traced, named, pruned to the selected outputs.
+struct PrunedMode {
+  std::unique_ptr<Graph> graph;
+  std::vector<std::string> keys;
+};
+
+absl::StatusOr<PrunedMode> PruneForMode(const torch::jit::Module& model, Mode mode,
+                                        const std::vector<std::string>& return_nodes,
+                                        const TraceOptions& options) {
+  PrunedMode result;
+  ASSIGN_OR_RETURN(result.graph, Trace(model, mode, options));
+  NameNodes(*result.graph);
+  ASSIGN_OR_RETURN(std::vector<ReturnNode> selected, SelectOutputs(*result.graph, return_nodes));
+  std::vector<Node*> outputs;
+  for (const ReturnNode& r : selected) {
+    if (r.node->type() != "Tensor") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "node '", r.node->name(), "' (for '", r.query, "') is a ", r.node->type(),
+          ", not a Tensor; only tensors can be returned"));
+    }
+    outputs.push_back(r.node);
+    result.keys.push_back(r.key);
+  }
+  RETURN_IF_ERROR(PruneToOutputs(*result.graph, outputs).status());
+  return result;
+}
+
 }  // namespace
+
+absl::StatusOr<torch::jit::Module> CreateFeatureExtractor(const torch::jit::Module& model,
+                                                          const ExtractorSpec& spec) {
+  ASSIGN_OR_RETURN(auto per_mode,
+                   ReturnNodesPerMode({.return_nodes = spec.return_nodes,
+                                       .train_return_nodes = spec.train_return_nodes,
+                                       .eval_return_nodes = spec.eval_return_nodes}));
+  ASSIGN_OR_RETURN(PrunedMode train,
+                   PruneForMode(model, Mode::kTrain, per_mode.first, spec.trace_options));
+  ASSIGN_OR_RETURN(PrunedMode eval,
+                   PruneForMode(model, Mode::kEval, per_mode.second, spec.trace_options));
+  return BuildTorchScriptExtractor(model, {.graph = train.graph.get(), .keys = train.keys},
+                                   {.graph = eval.graph.get(), .keys = eval.keys});
+}
 
 absl::StatusOr<torch::jit::Module> LoadModel(const std::string& path) {
   if (!std::ifstream(path).good()) {

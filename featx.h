@@ -49,6 +49,28 @@ struct NodeNames {
 // A sentence describing `d`, as torchvision's warning words it.
 std::string DescribeDifference(NodeNames::Difference d);
 
+// What CreateFeatureExtractor should return. Give either `return_nodes`, or
+// both `train_return_nodes` and `eval_return_nodes` (torchvision's rules).
+// Each entry is "query" or "query:key": an exact node name, or a truncated
+// one ("layer2" is the last node inside layer2); the key defaults to the query.
+struct ExtractorSpec {
+  std::vector<std::string> return_nodes;
+  std::vector<std::string> train_return_nodes;
+  std::vector<std::string> eval_return_nodes;
+  TraceOptions trace_options;
+};
+
+// torchvision's create_feature_extractor: a new TorchScript module whose
+// forward takes the model's inputs and returns Dict[str, Tensor] with the
+// selected values, in the order given, computing only what they need. It
+// follows its own training flag (train and eval graphs, as DualGraphModule)
+// and holds copies of only the parameters and submodules it uses; `model` is
+// not changed. Unlike torchvision, a returned tensor is never overwritten by a
+// later in-place op. Errors: NotFound for an unknown query (with the closest
+// names), InvalidArgument for bad specs, repeated keys or non-tensor nodes.
+absl::StatusOr<torch::jit::Module> CreateFeatureExtractor(const torch::jit::Module& model,
+                                                          const ExtractorSpec& spec);
+
 // The names torchvision's get_graph_node_names gives, for train and eval mode,
 // in execution order. As in torchvision, buffers read directly (such as a
 // relative position index) are not listed; parameters are.

@@ -1,5 +1,6 @@
 // The seed document's walkthrough, in C++: list the toy CNN's node names, then
-// the names with ConvBlock as a leaf module.
+// the names with ConvBlock as a leaf module, then extract the four blocks'
+// feature maps and print their shapes.
 //
 //   ./bazelw run //examples:seed_cnn [-- path/to/seed_cnn.pt]
 //
@@ -12,6 +13,7 @@
 
 #include "absl/strings/str_join.h"
 #include "featx.h"
+#include "torch/script.h"
 
 namespace {
 
@@ -45,5 +47,19 @@ int main(int argc, char** argv) {
   if (!leaf_names.ok()) return Fail(leaf_names.status());
   std::cout << "\nget_graph_node_names(model, leaf_modules=[ConvBlock]):\n";
   PrintList(leaf_names->train);
+
+  // feature_extractor = create_feature_extractor(
+  //     model, return_nodes=['blocks.0', 'blocks.1', 'blocks.2', 'blocks.3'])
+  // out = feature_extractor(torch.zeros(1, 3, 32, 32))
+  absl::StatusOr<torch::jit::Module> extractor = featx::CreateFeatureExtractor(
+      *model, {.return_nodes = {"blocks.0", "blocks.1", "blocks.2", "blocks.3"}});
+  if (!extractor.ok()) return Fail(extractor.status());
+  c10::IValue out = extractor->forward({torch::zeros({1, 3, 32, 32})});
+  std::cout << "\ncreate_feature_extractor(model, return_nodes=['blocks.0', ..., 'blocks.3'])"
+               "(torch.zeros(1, 3, 32, 32)):\n";
+  for (const auto& item : out.toGenericDict()) {
+    std::cout << item.key().toStringRef() << ": ["
+              << absl::StrJoin(item.value().toTensor().sizes(), ", ") << "]\n";
+  }
   return 0;
 }

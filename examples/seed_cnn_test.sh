@@ -12,5 +12,11 @@ assert len(lines) == 2, "expected two printed lists, got %d" % len(lines)
 for key, line in zip(["cnn", "cnn_leaf_convblock"], lines):
     got = ast.literal_eval(line)
     assert got == expected[key], "%s differs:\n got      %s\n expected %s" % (key, got, expected[key])
+shapes = {}
+for l in sys.argv[2].splitlines():
+    if l.startswith("blocks.") and ": [" in l:
+        key, dims = l.split(": ")
+        shapes[key] = ast.literal_eval(dims)
+assert shapes == expected["cnn_features"], "block shapes differ:\n got      %s\n expected %s" % (shapes, expected["cnn_features"])
 print("seed_cnn output matches seed_expected.json")
 PY

@@ -1,6 +1,7 @@
 #include "graph/graph.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <utility>
 
@@ -220,7 +221,8 @@ Node* Graph::Append(NodeInit init) { return Insert(nodes_.size(), std::move(init
 
 Node* Graph::InsertBefore(const Node* position, NodeInit init) {
   int index = IndexOf(position);
-  return Insert(index < 0 ? nodes_.size() : static_cast<size_t>(index), std::move(init));
+  assert(index >= 0 && "InsertBefore: position is not in this graph");
+  return Insert(static_cast<size_t>(index), std::move(init));
 }
 
 Node* Graph::Insert(size_t index, NodeInit init) {
@@ -263,6 +265,10 @@ void Graph::RemoveUses(Node* user) {
       auto& users = used->users_;
       users.erase(std::remove(users.begin(), users.end(), user), users.end());
     });
+  }
+  // Nodes in the user's blocks go away with it; so do their uses of outer values.
+  for (auto& block : user->blocks_) {
+    for (auto& n : block->nodes_) block->RemoveUses(n.get());
   }
 }
 

@@ -193,6 +193,34 @@ output(%3)
   EXPECT_EQ(g->nodes()[2]->alias_of(), 0);
 }
 
+TEST(TextTest, RoundTripsListsEndingInLiterals) {
+  constexpr absl::string_view kText = R"(%0 = placeholder x : Tensor
+%1 = call_function aten::view(%0, [%0, -1]) : Tensor
+%2 = call_function aten::conv2d(%0, %0, None, [1, 1], [0, 0], [1, 1], 1) : Tensor
+output(%2)
+)";
+  std::unique_ptr<Graph> g = Parse(kText);
+  EXPECT_EQ(PrintGraph(*g), kText);
+}
+
+TEST(GraphTest, ErasingIfDropsUsesFromItsBlocks) {
+  std::unique_ptr<Graph> g = Parse(R"(%0 = placeholder x : Tensor
+%1 = call_function aten::Bool.Tensor(%0) : bool
+%2 = if(%1) : NoneType {
+  %3 = call_function aten::relu(%0) : Tensor
+  output()
+} {
+  output()
+}
+output(%0)
+)");
+  Node* x = g->nodes()[0].get();
+  ASSERT_EQ(x->users().size(), 3);  // Bool, relu in the block, output
+  ASSERT_TRUE(g->Erase(g->nodes()[2].get()).ok());
+  EXPECT_EQ(x->users().size(), 2);
+  EXPECT_TRUE(Verify(*g).ok()) << Verify(*g);
+}
+
 TEST(TextTest, ReportsLineOfError) {
   absl::StatusOr<std::unique_ptr<Graph>> g =
       ParseGraph("%0 = placeholder x : Tensor\n%1 = call_function aten::relu(%7) : Tensor\n");

@@ -217,7 +217,14 @@ class LineParser {
       RETURN_IF_ERROR(Expect(")"));
       return Argument::Device(std::move(d));
     }
-    ASSIGN_OR_RETURN(std::string word, ReadToken());
+    // A bare literal ends at the next separator ("1]" in "[2, 1]" is "1").
+    size_t n = 0;
+    while (n < rest_.size() && !absl::ascii_isspace(static_cast<unsigned char>(rest_[n])) &&
+           absl::string_view(",()[]\"").find(rest_[n]) == absl::string_view::npos) {
+      ++n;
+    }
+    std::string word(rest_.substr(0, n));
+    rest_.remove_prefix(n);
     if (word == "None") return Argument::None();
     if (word == "true") return Argument::Bool(true);
     if (word == "false") return Argument::Bool(false);

@@ -3,22 +3,33 @@
 //   featx nodes MODEL.pt [--mode=eval|train] [--leaf_modules=A,B]
 //                        [--autowrap_functions=f,g] [--format=text|json]
 //   featx graph MODEL.pt [--mode=eval|train] [--leaf_modules=...] [--autowrap_functions=...]
+//   featx extract MODEL.pt --return_nodes=a,b:key --out=EXTRACTOR.pt
+//                          [--train_return_nodes=... --eval_return_nodes=...]
+//                          [--leaf_modules=...] [--autowrap_functions=...]
+//   featx run MODEL_OR_EXTRACTOR.pt --input_shape=1,3,224,224 [--return_nodes=...]
+//                          [--threads=N] [--save=OUTPUTS.pt]
 //
 // Errors are one line on stderr: exit code 1 for bad input (a missing or
 // unreadable model, a model featx cannot trace), 2 for bad usage.
 
+#include <algorithm>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "featx.h"
 #include "graph/text.h"
 #include "naming/naming.h"
+#include "ATen/Parallel.h"
+#include "torch/csrc/api/include/torch/serialize.h"
+#include "torch/script.h"
 
 namespace featx {
 namespace {
@@ -27,15 +38,29 @@ constexpr char kUsage[] =
     R"(usage: featx <command> MODEL.pt [flags]
 
 commands:
-  nodes   list the node names torchvision's get_graph_node_names would give
-  graph   print the traced graph in featx's text form, with node names
+  nodes    list the node names torchvision's get_graph_node_names would give
+  graph    print the traced graph in featx's text form, with node names
+  extract  write a TorchScript feature extractor (returns Dict[str, Tensor])
+  run      run a model or extractor on a fixed-seed random input and print
+           each output's key, shape, dtype, and for 4-d outputs channels and
+           stride relative to the input
 
 flags:
-  --mode=eval|train          which mode's graph (default eval)
+  --mode=eval|train          nodes, graph: which mode (default eval)
   --leaf_modules=A,B         modules to keep whole: class names or module paths
   --autowrap_functions=f,g   TorchScript functions to keep as one node
   --format=text|json         nodes: one name per line (text, for --mode) or
                              {"train": [...], "eval": [...]} (json)
+  --return_nodes=a,b:key     extract, run: nodes to return, each `name` or
+                             `name:key`; a truncated name ("layer2") means the
+                             last node inside it
+  --train_return_nodes=...   extract: per-mode return nodes, given together
+  --eval_return_nodes=...
+  --out=FILE                 extract: where to write the extractor
+  --input_shape=1,3,224,224  run: the input's shape (required)
+  --threads=N                run: intra-op threads (default: LibTorch's)
+  --save=FILE                run: also write the outputs as a dict that
+                             Python's torch.load reads
 )";
 
 struct UsageError {
@@ -120,6 +145,57 @@ int Fail(int code, absl::string_view message) {
   return code;
 }
 
+// featx run: prints each output's key, shape and dtype, and for 4-d outputs
+// the channel count and the stride relative to the input (timm's feature info).
+int RunModel(torch::jit::Module model, const ExtractorSpec& spec, const std::vector<int64_t>& shape,
+             const std::string& save) {
+  if (!spec.return_nodes.empty() || !spec.eval_return_nodes.empty()) {
+    absl::StatusOr<torch::jit::Module> extractor = CreateFeatureExtractor(model, spec);
+    if (!extractor.ok()) return Fail(kBadInput, extractor.status().message());
+    model = *extractor;
+  }
+  model.eval();
+  torch::manual_seed(0);
+  at::Tensor input = torch::randn(shape);
+  c10::IValue result;
+  try {
+    torch::NoGradGuard no_grad;
+    result = model.forward({input});
+  } catch (const c10::Error& e) {
+    return Fail(kBadInput, absl::StrCat("running the model failed: ", e.what_without_backtrace()));
+  }
+  c10::Dict<std::string, at::Tensor> outputs;
+  if (result.isTensor()) {
+    outputs.insert("output", result.toTensor());
+  } else if (result.isGenericDict()) {
+    for (const auto& item : result.toGenericDict()) {
+      if (!item.key().isString() || !item.value().isTensor()) {
+        return Fail(kBadInput, "the model returns a dict that is not Dict[str, Tensor]");
+      }
+      outputs.insert(item.key().toStringRef(), item.value().toTensor());
+    }
+  } else {
+    return Fail(kBadInput, absl::StrCat("the model returns a ", result.tagKind(),
+                                        ", not a Tensor or Dict[str, Tensor]"));
+  }
+  for (const auto& item : outputs) {
+    const at::Tensor& t = item.value();
+    std::cout << item.key() << "\tshape=[" << absl::StrJoin(t.sizes(), ", ") << "]\tdtype="
+              << t.dtype().name();
+    if (t.dim() == 4 && shape.size() == 4 && t.size(2) > 0) {
+      std::cout << "\tchannels=" << t.size(1) << "\tstride=" << shape[2] / t.size(2);
+    }
+    std::cout << "\n";
+  }
+  if (!save.empty()) {
+    std::vector<char> bytes = torch::pickle_save(outputs);
+    std::ofstream out(save, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out.good()) return Fail(kBadInput, absl::StrCat("cannot write '", save, "'"));
+  }
+  return kOk;
+}
+
 int Run(int argc, char** argv) {
   if (argc == 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "help")) {
     std::cout << kUsage;
@@ -130,13 +206,22 @@ int Run(int argc, char** argv) {
   if (!ParseCommandLine(argc, argv, &cl, &error)) {
     return Fail(kBadUsage, absl::StrCat(error, " (see featx --help)"));
   }
-  if (cl.command != "nodes" && cl.command != "graph") {
+  const std::map<std::string, std::vector<std::string>> kFlags = {
+      {"nodes", {"mode", "leaf_modules", "autowrap_functions", "format"}},
+      {"graph", {"mode", "leaf_modules", "autowrap_functions"}},
+      {"extract",
+       {"return_nodes", "train_return_nodes", "eval_return_nodes", "leaf_modules",
+        "autowrap_functions", "out"}},
+      {"run", {"input_shape", "return_nodes", "leaf_modules", "autowrap_functions", "threads",
+               "save"}},
+  };
+  auto allowed = kFlags.find(cl.command);
+  if (allowed == kFlags.end()) {
     return Fail(kBadUsage, absl::StrCat("unknown command '", cl.command, "' (see featx --help)"));
   }
   for (const auto& [key, value] : cl.flags) {
-    bool known = key == "mode" || key == "leaf_modules" || key == "autowrap_functions" ||
-                 (key == "format" && cl.command == "nodes");
-    if (!known) {
+    const std::vector<std::string>& names = allowed->second;
+    if (std::find(names.begin(), names.end(), key) == names.end()) {
       return Fail(kBadUsage, absl::StrCat("unknown flag --", key, " for '", cl.command, "'"));
     }
   }
@@ -152,9 +237,48 @@ int Run(int argc, char** argv) {
   TraceOptions options;
   options.leaf_modules = SplitList(cl.flags["leaf_modules"]);
   options.autowrap_functions = SplitList(cl.flags["autowrap_functions"]);
+  ExtractorSpec spec{.return_nodes = SplitList(cl.flags["return_nodes"]),
+                     .train_return_nodes = SplitList(cl.flags["train_return_nodes"]),
+                     .eval_return_nodes = SplitList(cl.flags["eval_return_nodes"]),
+                     .trace_options = options};
+  if (cl.command == "extract" && cl.flags["out"].empty()) {
+    return Fail(kBadUsage, "extract needs --out=EXTRACTOR.pt");
+  }
+  std::vector<int64_t> shape;
+  if (cl.command == "run") {
+    bool bad_shape = false;
+    for (absl::string_view d : absl::StrSplit(cl.flags["input_shape"], ',', absl::SkipEmpty())) {
+      int64_t size;
+      bad_shape = bad_shape || !absl::SimpleAtoi(d, &size) || size <= 0;
+      if (!bad_shape) shape.push_back(size);
+    }
+    if (bad_shape || shape.empty()) {
+      return Fail(kBadUsage, "run needs --input_shape=N,C,H,W with positive sizes");
+    }
+    if (cl.flags.count("threads")) {
+      int threads;
+      if (!absl::SimpleAtoi(cl.flags["threads"], &threads) || threads <= 0) {
+        return Fail(kBadUsage, "--threads must be a positive integer");
+      }
+      at::set_num_threads(threads);
+    }
+  }
 
   absl::StatusOr<torch::jit::Module> model = LoadModel(cl.model);
   if (!model.ok()) return Fail(kBadInput, model.status().message());
+
+  if (cl.command == "extract") {
+    absl::StatusOr<torch::jit::Module> extractor = CreateFeatureExtractor(*model, spec);
+    if (!extractor.ok()) return Fail(kBadInput, extractor.status().message());
+    try {
+      extractor->save(cl.flags["out"]);
+    } catch (const c10::Error& e) {
+      return Fail(kBadInput, absl::StrCat("cannot write '", cl.flags["out"], "': ",
+                                          e.what_without_backtrace()));
+    }
+    return kOk;
+  }
+  if (cl.command == "run") return RunModel(*model, spec, shape, cl.flags["save"]);
 
   if (cl.command == "graph") {
     absl::StatusOr<std::unique_ptr<Graph>> graph = Trace(*model, mode, options);

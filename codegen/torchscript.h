@@ -1,0 +1,44 @@
+// torchscript.h
+//
+// The TorchScript back end: turns pruned featx Graphs back into a new
+// torch::jit::Module, like torchvision's DualGraphModule. Its forward has the
+// model's inputs and returns Dict[str, Tensor]; it runs the train graph when
+// its `training` flag is set and the eval graph otherwise. It holds copies of
+// only the parameters, buffers and leaf submodules the graphs use, at their
+// original paths, so it can be saved and loaded by torch.jit.load in Python
+// or C++.
+//
+// Example:
+//   absl::StatusOr<torch::jit::Module> m = featx::BuildTorchScriptExtractor(
+//       model, {.graph = train_graph.get(), .keys = {"feat"}},
+//       {.graph = eval_graph.get(), .keys = {"feat"}});
+
+#ifndef FEATX_CODEGEN_TORCHSCRIPT_H_
+#define FEATX_CODEGEN_TORCHSCRIPT_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "graph/graph.h"
+#include "torch/csrc/jit/api/module.h"
+
+namespace featx {
+
+// One mode's pruned graph; its output node's arguments are the returned
+// values, in the order of `keys`.
+struct ModeGraph {
+  const Graph* graph = nullptr;
+  std::vector<std::string> keys;
+};
+
+// Builds the extractor from graphs traced from `model`. The new module starts
+// in the mode `model` is in. `model` is not changed (its compilation unit
+// gains the new classes). Unimplemented names a node the back end cannot emit.
+absl::StatusOr<torch::jit::Module> BuildTorchScriptExtractor(const torch::jit::Module& model,
+                                                             const ModeGraph& train,
+                                                             const ModeGraph& eval);
+
+}  // namespace featx
+
+#endif  // FEATX_CODEGEN_TORCHSCRIPT_H_

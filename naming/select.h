@@ -1,0 +1,64 @@
+// select.h
+//
+// Resolves torchvision's `return_nodes` against the names NameNodes gave a
+// graph's nodes. Each entry is "query" or "query:key". A query is an exact node
+// name, or a truncated one: "layer2" selects the last node (in execution order)
+// whose name, cut to the query's number of dot-separated components, is
+// "layer2" ("layer2.1.relu_1", not "layer20.relu").
+//
+// Example:
+//   NameNodes(graph);
+//   absl::StatusOr<std::vector<ReturnNode>> outs =
+//       featx::SelectOutputs(graph, {"layer1", "layer4.1.relu_1:feat"});
+//   // (*outs)[0].key == "layer1", (*outs)[0].node->name() == "layer1.1.relu_1"
+//   // (*outs)[1].key == "feat"
+//
+// Differences from torchvision, on purpose: outputs come back in the user's
+// order (torchvision returns them in graph order); an exact name wins over a
+// truncated match; two queries may resolve to the same node (torchvision
+// silently moves the second one to an earlier node); a repeated key is an error
+// (torchvision's list form silently keeps one).
+
+#ifndef FEATX_NAMING_SELECT_H_
+#define FEATX_NAMING_SELECT_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "graph/graph.h"
+
+namespace featx {
+
+// One requested output.
+struct ReturnNode {
+  std::string key;    // output key (defaults to the query)
+  std::string query;  // what the user asked for
+  Node* node;         // the node it resolved to
+};
+
+// Parses and resolves `return_nodes` ("query" or "query:key", split at the last
+// ':') against the names of the top-level nodes of `graph` (the output node
+// excluded). Precondition: NameNodes(graph) has run. Output order is the order
+// of `return_nodes`. Errors:
+//   InvalidArgument: an empty query or key; two entries with the same key.
+//   NotFound: a query matching no name; the message lists the closest names.
+absl::StatusOr<std::vector<ReturnNode>> SelectOutputs(const Graph& graph,
+                                                      const std::vector<std::string>& return_nodes);
+
+// torchvision's choice between `return_nodes` and separate train/eval lists.
+// An empty list counts as not given.
+struct ReturnNodeSpec {
+  std::vector<std::string> return_nodes, train_return_nodes, eval_return_nodes;
+};
+
+// Returns {train list, eval list}: both are `return_nodes`, or the separate
+// lists. InvalidArgument, as create_feature_extractor checks: nothing given;
+// only one of train/eval given; return_nodes given with train/eval.
+absl::StatusOr<std::pair<std::vector<std::string>, std::vector<std::string>>> ReturnNodesPerMode(
+    const ReturnNodeSpec& spec);
+
+}  // namespace featx
+
+#endif  // FEATX_NAMING_SELECT_H_
