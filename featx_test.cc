@@ -4,6 +4,8 @@
 
 #include "featx.h"
 
+#include "torch/script.h"
+
 #include <fstream>
 #include <string>
 #include <vector>
@@ -138,6 +140,53 @@ TEST(GetGraphNodeNamesTest, ClassifiesTrainEvalDifference) {
   NodeNames names = NamesOf("tracer/train_eval");
   EXPECT_EQ(names.difference, NodeNames::Difference::kDifferent);
   EXPECT_THAT(DescribeDifference(names.difference), HasSubstr("different"));
+}
+
+// Pruning is real: the saved extractor for blocks.1 holds no parameter of the
+// blocks after it, nor of the classifier.
+TEST(CreateFeatureExtractorTest, ExtractorHoldsOnlyParametersItNeeds) {
+  absl::StatusOr<torch::jit::Module> model = LoadModel("fixtures/seed_cnn.pt");
+  ASSERT_TRUE(model.ok()) << model.status();
+  absl::StatusOr<torch::jit::Module> extractor =
+      CreateFeatureExtractor(*model, {.return_nodes = {"blocks.1"}});
+  ASSERT_TRUE(extractor.ok()) << extractor.status();
+  std::string path = ::testing::TempDir() + "/seed_cnn_blocks1.pt";
+  extractor->save(path);
+  torch::jit::Module loaded = torch::jit::load(path);
+  std::vector<std::string> names;
+  for (const auto& p : loaded.named_parameters(/*recurse=*/true)) names.push_back(p.name);
+  EXPECT_THAT(names, Contains("blocks.0.convs.0.0.weight"));
+  EXPECT_THAT(names, Contains("blocks.1.convs.2.0.bias"));
+  for (const std::string& name : names) {
+    EXPECT_FALSE(absl::StartsWith(name, "blocks.2.") || absl::StartsWith(name, "blocks.3.") ||
+                 absl::StartsWith(name, "cls."))
+        << name;
+  }
+  // 2 convs in blocks.0 and 3 in blocks.1, a weight and a bias each.
+  EXPECT_EQ(names.size(), 10);
+}
+
+TEST(CreateFeatureExtractorTest, UnknownNodeIsNotFoundWithClosestNames) {
+  absl::StatusOr<torch::jit::Module> model = LoadModel("fixtures/seed_cnn.pt");
+  ASSERT_TRUE(model.ok()) << model.status();
+  absl::StatusOr<torch::jit::Module> extractor =
+      CreateFeatureExtractor(*model, {.return_nodes = {"blocks.9"}});
+  EXPECT_EQ(extractor.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(extractor.status().message()), HasSubstr("blocks.9"));
+  EXPECT_THAT(std::string(extractor.status().message()), HasSubstr("featx nodes"));
+}
+
+TEST(CreateFeatureExtractorTest, SeparateTrainAndEvalNodesFollowTheTrainingFlag) {
+  absl::StatusOr<torch::jit::Module> model = LoadModel("fixtures/tracer/train_eval.pt");
+  ASSERT_TRUE(model.ok()) << model.status();
+  absl::StatusOr<torch::jit::Module> extractor = CreateFeatureExtractor(
+      *model, {.train_return_nodes = {"mul:y"}, .eval_return_nodes = {"add:y"}});
+  ASSERT_TRUE(extractor.ok()) << extractor.status();
+  at::Tensor x = torch::full({2}, 3.0);
+  extractor->train(true);
+  EXPECT_EQ(extractor->forward({x}).toGenericDict().at("y").toTensor()[0].item<double>(), 6.0);
+  extractor->train(false);
+  EXPECT_EQ(extractor->forward({x}).toGenericDict().at("y").toTensor()[0].item<double>(), 4.0);
 }
 
 }  // namespace
