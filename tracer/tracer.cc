@@ -416,7 +416,7 @@ class Tracer {
       return absl::OkStatus();
     }
     const c10::ClassTypePtr& type = owner.module->type();
-    c10::optional<size_t> slot = type->findAttributeSlot(field);
+    std::optional<size_t> slot = FindSlot(*type, field);
     if (!slot.has_value()) return Unsupported(node, scope, "unknown attribute " + path);
     c10::IValue value = owner.module->getSlot(*slot);
     if (value.isObject() && value.toObjectRef().type()->is_module()) {
@@ -436,6 +436,18 @@ class Tracer {
     }
     env[node->output()] = Value::Constant(std::move(value));
     return absl::OkStatus();
+  }
+
+  // ClassType::findAttributeSlot scans every attribute, which is quadratic for
+  // a ModuleList of N blocks read N times; index each class once instead.
+  std::optional<size_t> FindSlot(const c10::ClassType& type, const std::string& field) {
+    auto [it, inserted] = slots_.try_emplace(&type);
+    if (inserted) {
+      for (size_t i = 0; i < type.numAttributes(); ++i) it->second[type.getAttributeName(i)] = i;
+    }
+    auto found = it->second.find(field);
+    if (found == it->second.end()) return std::nullopt;
+    return found->second;
   }
 
   // One get_attr node per parameter path and graph, as FX caches its proxies.
@@ -678,6 +690,7 @@ class Tracer {
   const TraceOptions& options_;
   Graph* graph_ = nullptr;
   absl::flat_hash_map<std::pair<const Graph*, std::string>, Node*> attrs_;
+  absl::flat_hash_map<const c10::ClassType*, absl::flat_hash_map<std::string, size_t>> slots_;
 };
 
 }  // namespace
