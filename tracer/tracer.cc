@@ -6,6 +6,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
+#include "absl/types/span.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -59,6 +60,42 @@ std::string Location(const jit::Node* node) {
 std::string TypeString(const c10::TypePtr& type) {
   if (type->kind() == c10::TypeKind::TensorType) return "Tensor";
   return type->annotation_str();
+}
+
+// Leaf classes and functions known to return a new tensor, never their input
+// or a view of it (unless asked to work in place, which `inplace` records).
+// Any other leaf may hand back its input: Identity, Flatten and Permute (views),
+// Dropout and StochasticDepth in eval mode. Their result is then assumed to
+// alias their first argument, so that pruning protects returned values from
+// in-place writes through it (efficientnet's `result += input` after an eval
+// StochasticDepth writes into the block's last output).
+constexpr absl::string_view kFreshModules[] = {
+    "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+    "Linear", "Bilinear", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm",
+    "LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
+    "LocalResponseNorm", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d",
+    "AvgPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d",
+    "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "Embedding", "EmbeddingBag",
+    "MultiheadAttention", "Softmax", "LogSoftmax", "ReLU", "ReLU6", "GELU", "SiLU", "Hardswish",
+    "Hardsigmoid", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "Mish", "Softplus", "PReLU",
+    "Conv2dNormActivation", "Conv3dNormActivation", "SqueezeExcitation", "MLP",
+    "FrozenBatchNorm2d",
+};
+constexpr absl::string_view kFreshFunctions[] = {
+    "relu", "relu6", "gelu", "silu", "hardswish", "hardsigmoid", "sigmoid", "tanh",
+    "leaky_relu", "elu", "mish", "softplus", "softmax", "log_softmax", "linear", "conv1d",
+    "conv2d", "conv3d", "batch_norm", "layer_norm", "group_norm", "adaptive_avg_pool2d",
+    "max_pool2d", "avg_pool2d", "interpolate", "pad", "shifted_window_attention",
+    "_get_relative_position_bias", "_patch_merging_pad",
+};
+
+bool IsIn(absl::string_view name, absl::Span<const absl::string_view> list) {
+  return std::find(list.begin(), list.end(), name) != list.end();
+}
+
+absl::string_view ShortName(absl::string_view qualified) {
+  size_t dot = qualified.rfind('.');
+  return dot == absl::string_view::npos ? qualified : qualified.substr(dot + 1);
 }
 
 // "aten::add.Tensor" for an operator node with a schema.
@@ -527,6 +564,11 @@ class Tracer {
         init.mutates = {0};
         init.alias_of = 0;
       }
+      std::string cls_name = DemangleClassName(cls->name()->qualifiedName());
+      bool known_fresh = (absl::StartsWith(cls_name, "torch.nn.") ||
+                          absl::StartsWith(cls_name, "torchvision.ops.")) &&
+                         IsIn(ShortName(cls_name), kFreshModules);
+      if (!known_fresh) init.alias_of = 0;
       Node* n = graph_->Append(std::move(init));
       BindOutputs(node, n, env, scope);
       return absl::OkStatus();
@@ -571,6 +613,7 @@ class Tracer {
           init.alias_of = 0;
         }
       }
+      if (!IsIn(ShortName(qualified), kFreshFunctions)) init.alias_of = 0;
       Node* n = graph_->Append(std::move(init));
       BindOutputs(node, n, env, scope);
       return absl::OkStatus();

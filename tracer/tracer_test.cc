@@ -159,3 +159,30 @@ TEST(TraceTest, RecordsInPlaceWrites) {
 
 }  // namespace
 }  // namespace featx
+
+namespace featx {
+namespace {
+
+// A leaf that may hand back its input (StochasticDepth and Dropout do in eval
+// mode) is assumed to alias it; known-fresh leaves such as Conv2d are not.
+TEST(TraceTest, LeavesThatMayReturnTheirInputAlias) {
+  torch::jit::Module m = torch::jit::load("fixtures/efficientnet_b0.pt");
+  absl::StatusOr<std::unique_ptr<Graph>> g = Trace(m, Mode::kEval, {});
+  ASSERT_TRUE(g.ok()) << g.status();
+  NameNodes(**g);
+  int checked = 0;
+  for (const auto& n : (*g)->nodes()) {
+    if (n->name() == "features.2.1.stochastic_depth" || n->name() == "classifier.0") {
+      EXPECT_EQ(n->alias_of(), 0) << n->name();  // StochasticDepth, Dropout
+      ++checked;
+    }
+    if (n->name() == "features.0" || n->name() == "classifier.1") {
+      EXPECT_EQ(n->alias_of(), -1) << n->name();  // Conv2dNormActivation, Linear
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 4);
+}
+
+}  // namespace
+}  // namespace featx
