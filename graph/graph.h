@@ -16,7 +16,8 @@
 //   // x->users() == {r}
 //
 // Structured control flow: an `if` node has two blocks (then, else) and a
-// `loop` node one body block. A block is a nested Graph whose placeholders are
+// `loop` node one body block. A leaf call_module or call_function may carry
+// its callee's inlined body as one block, for code generation. A block is a nested Graph whose placeholders are
 // the block's inputs and whose output node yields its results. Nodes in a
 // block may use values defined earlier in any enclosing graph.
 

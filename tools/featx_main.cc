@@ -49,6 +49,7 @@ flags:
   --mode=eval|train          nodes, graph: which mode (default eval)
   --leaf_modules=A,B         modules to keep whole: class names or module paths
   --autowrap_functions=f,g   TorchScript functions to keep as one node
+  --bodies=true              graph: also show each leaf's inlined body
   --format=text|json         nodes: one name per line (text, for --mode) or
                              {"train": [...], "eval": [...]} (json)
   --return_nodes=a,b:key     extract, run: nodes to return, each `name` or
@@ -208,7 +209,7 @@ int Run(int argc, char** argv) {
   }
   const std::map<std::string, std::vector<std::string>> kFlags = {
       {"nodes", {"mode", "leaf_modules", "autowrap_functions", "format"}},
-      {"graph", {"mode", "leaf_modules", "autowrap_functions"}},
+      {"graph", {"mode", "leaf_modules", "autowrap_functions", "bodies"}},
       {"extract",
        {"return_nodes", "train_return_nodes", "eval_return_nodes", "leaf_modules",
         "autowrap_functions", "out"}},
@@ -237,6 +238,7 @@ int Run(int argc, char** argv) {
   TraceOptions options;
   options.leaf_modules = SplitList(cl.flags["leaf_modules"]);
   options.autowrap_functions = SplitList(cl.flags["autowrap_functions"]);
+  options.with_bodies = cl.flags["bodies"] == "true";
   ExtractorSpec spec{.return_nodes = SplitList(cl.flags["return_nodes"]),
                      .train_return_nodes = SplitList(cl.flags["train_return_nodes"]),
                      .eval_return_nodes = SplitList(cl.flags["eval_return_nodes"]),

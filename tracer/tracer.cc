@@ -274,12 +274,42 @@ class Tracer {
       env[node->output()] = inputs[0].elements[i < 0 ? i + n : i];
       return absl::OkStatus();
     }
+    if (kind == c10::aten::append &&
+        (inputs[0].kind == Value::Kind::kList ||
+         (inputs[0].is_constant() && inputs[0].constant.isList()))) {
+      // A list comprehension builds its list with append: keep the list
+      // structural and grow it in the environment (lists are mutable in
+      // TorchScript, so every later use of the list value sees the element).
+      Value list = inputs[0];
+      if (list.is_constant()) {
+        std::vector<c10::IValue> elements = list.constant.toListRef().vec();
+        list = Value();
+        list.kind = Value::Kind::kList;
+        for (c10::IValue& e : elements) list.elements.push_back(Value::Constant(std::move(e)));
+      }
+      list.elements.push_back(inputs[1]);
+      env[node->input(0)] = list;
+      env[node->output()] = list;
+      return absl::OkStatus();
+    }
     if (kind == c10::aten::len && inputs[0].kind == Value::Kind::kList) {
       env[node->output()] =
           Value::Constant(static_cast<int64_t>(inputs[0].elements.size()));
       return absl::OkStatus();
     }
     if (kind == c10::prim::ListUnpack || kind == c10::prim::TupleUnpack) {
+      if (inputs[0].is_constant()) {
+        std::vector<c10::IValue> elements =
+            inputs[0].constant.isList() ? inputs[0].constant.toListRef().vec()
+                                        : inputs[0].constant.toTupleRef().elements().vec();
+        if (elements.size() != node->outputs().size()) {
+          return Unsupported(node, scope, absl::StrCat("unpacking a constant of length ", elements.size(), " into ", node->outputs().size(), " values: ", inputs[0].constant.tagKind()));
+        }
+        for (size_t i = 0; i < elements.size(); ++i) {
+          env[node->outputs()[i]] = Value::Constant(elements[i]);
+        }
+        return absl::OkStatus();
+      }
       // Taking apart a node's value: one getitem per element, as FX does.
       if (inputs[0].kind != Value::Kind::kNode) {
         return Fold(node, inputs, env, scope);
@@ -490,8 +520,9 @@ class Tracer {
   // One get_attr node per parameter path and graph, as FX caches its proxies.
   Node* GetAttrNode(const std::string& path, bool buffer, const jit::Node* origin,
                     const std::string& scope) {
+    // Leaf bodies keep their own get_attr nodes.
     for (Graph* g = graph_; g != nullptr;
-         g = g->parent() == nullptr ? nullptr : g->parent()->owner()) {
+         g = g->parent() == nullptr || leaf_depth_ > 0 ? nullptr : g->parent()->owner()) {
       auto it = attrs_.find(std::make_pair(g, path));
       if (it != attrs_.end()) return it->second;
     }
@@ -505,6 +536,7 @@ class Tracer {
   }
 
   bool IsLeafModule(const ObjectPtr& module, const std::string& path) const {
+    if (leaf_depth_ > 0) return false;  // inside a leaf body everything is inlined
     std::string cls = DemangleClassName(module->type()->name()->qualifiedName());
     for (const std::string& leaf : options_.leaf_modules) {
       if (leaf == path || leaf == cls || absl::StrCat("__torch__.", cls) == leaf ||
@@ -524,6 +556,7 @@ class Tracer {
   }
 
   bool IsLeafFunction(const std::string& qualified) const {
+    if (leaf_depth_ > 0) return false;
     std::string name = DemangleClassName(qualified);
     for (const std::string& f : options_.autowrap_functions) {
       if (f == name || f == qualified || absl::EndsWith(name, absl::StrCat(".", f))) {
@@ -570,6 +603,10 @@ class Tracer {
                          IsIn(ShortName(cls_name), kFreshModules);
       if (!known_fresh) init.alias_of = 0;
       Node* n = graph_->Append(std::move(init));
+      if (options_.with_bodies) {
+        jit::Function& body = callee.module->type()->getMethod(method);
+        RETURN_IF_ERROR(TraceBody(n, *jit::toGraphFunction(body).graph(), inputs, callee.path));
+      }
       BindOutputs(node, n, env, scope);
       return absl::OkStatus();
     }
@@ -579,6 +616,26 @@ class Tracer {
                      Call(*jit::toGraphFunction(fn).graph(), std::move(inputs),
                           forward ? callee.path : scope));
     return BindCallOutputs(node, std::move(outputs), env);
+  }
+
+  // Traces a leaf's body into a new block of `n` (TraceOptions::with_bodies),
+  // inlining everything in it.
+  absl::Status TraceBody(Node* n, const jit::Graph& body, const std::vector<Value>& inputs,
+                         const std::string& scope) {
+    Graph* saved = graph_;
+    graph_ = saved->AddBlock(n);
+    ++leaf_depth_;
+    absl::StatusOr<std::vector<Value>> outputs = Call(body, inputs, scope);
+    std::vector<Argument> results;
+    for (size_t i = 0; outputs.ok() && i < outputs->size(); ++i) {
+      absl::StatusOr<Argument> a = ToArg((*outputs)[i]);
+      if (!a.ok()) outputs = a.status();
+      if (a.ok()) results.push_back(std::move(*a));
+    }
+    if (outputs.ok()) graph_->Append({.op = OpCode::kOutput, .args = results, .type = ""});
+    --leaf_depth_;
+    graph_ = saved;
+    return outputs.status();
   }
 
   absl::Status BindCallOutputs(const jit::Node* node, std::vector<Value> outputs, Env& env) {
@@ -615,6 +672,10 @@ class Tracer {
       }
       if (!IsIn(ShortName(qualified), kFreshFunctions)) init.alias_of = 0;
       Node* n = graph_->Append(std::move(init));
+      if (options_.with_bodies) {
+        RETURN_IF_ERROR(
+            TraceBody(n, *jit::toGraphFunction(*callee.function).graph(), inputs, scope));
+      }
       BindOutputs(node, n, env, scope);
       return absl::OkStatus();
     }
@@ -732,6 +793,7 @@ class Tracer {
   Mode mode_;
   const TraceOptions& options_;
   Graph* graph_ = nullptr;
+  int leaf_depth_ = 0;  // > 0 while tracing a leaf's body
   absl::flat_hash_map<std::pair<const Graph*, std::string>, Node*> attrs_;
   absl::flat_hash_map<const c10::ClassType*, absl::flat_hash_map<std::string, size_t>> slots_;
 };

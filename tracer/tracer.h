@@ -49,6 +49,12 @@ struct TraceOptions {
   // TorchScript functions to keep as one call_function node, by short or
   // qualified name ("myfunc", "__torch__.mymodule.myfunc").
   std::vector<std::string> autowrap_functions;
+  // Also trace the body of every leaf call into a block of its call_module or
+  // call_function node, with everything inside inlined down to operators. The
+  // body uses the call's argument nodes directly and its output node yields
+  // the call's result. Names and selection are unchanged; the C++ back end
+  // emits the bodies.
+  bool with_bodies = false;
 };
 
 // Traces `module`'s forward in `mode`. Returns Unimplemented, naming the
