@@ -1,11 +1,21 @@
 #include "featx.h"
 
 #include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
 #include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/str_join.h"
+#include "codegen/cpp.h"
 #include "codegen/torchscript.h"
+#include "torch/csrc/jit/runtime/operator.h"
+#include "torch/csrc/jit/serialization/pickle.h"
+#include "ATen/Functions.h"
+#include "ATen/core/dispatch/Dispatcher.h"
 #include "graph/status_macros.h"
 #include "naming/naming.h"
 #include "naming/select.h"
@@ -47,7 +57,8 @@ struct PrunedMode {
 
 absl::StatusOr<PrunedMode> PruneForMode(const torch::jit::Module& model, Mode mode,
                                         const std::vector<std::string>& return_nodes,
-                                        const TraceOptions& options) {
+                                        const TraceOptions& options,
+                                        std::vector<ReturnNode>* selected_out = nullptr) {
   PrunedMode result;
   ASSIGN_OR_RETURN(result.graph, Trace(model, mode, options));
   NameNodes(*result.graph);
@@ -63,7 +74,166 @@ absl::StatusOr<PrunedMode> PruneForMode(const torch::jit::Module& model, Mode mo
     result.keys.push_back(r.key);
   }
   RETURN_IF_ERROR(PruneToOutputs(*result.graph, outputs).status());
+  if (selected_out != nullptr) *selected_out = std::move(selected);
   return result;
+}
+
+// The tensor at `path` ("layer1.0.conv1.weight") in `model`.
+absl::StatusOr<at::Tensor> TensorAt(const torch::jit::Module& model, const std::string& path) {
+  c10::IValue v = model._ivalue();
+  for (absl::string_view part : absl::StrSplit(path, '.')) {
+    std::string name(part);
+    if (!v.isObject() || !v.toObjectRef().type()->hasAttribute(name)) {
+      return absl::NotFoundError(absl::StrCat("model has no tensor '", path, "'"));
+    }
+    v = v.toObjectRef().getAttr(name);
+  }
+  if (!v.isTensor()) return absl::NotFoundError(absl::StrCat("'", path, "' is not a tensor"));
+  return v.toTensor();
+}
+
+// Schema text and kind of every operator the graph calls, for the emitter.
+absl::StatusOr<std::map<std::string, OperatorInfo>> OperatorsOf(const Graph& graph) {
+  std::map<std::string, OperatorInfo> ops;
+  absl::Status status;
+  ForEachNodeRecursive(graph, [&](Node* n) {
+    if (!status.ok() || !n->IsOperator() || ops.count(n->target())) return;
+    c10::Symbol symbol = c10::Symbol::fromQualString(std::string(n->OperatorName()));
+    for (const auto& op : torch::jit::getAllOperatorsFor(symbol)) {
+      if (op->schema().overload_name() != n->OverloadName()) continue;
+      std::ostringstream schema;
+      schema << op->schema();
+      OperatorInfo info{.schema = schema.str()};
+      info.aten = c10::Dispatcher::singleton()
+                      .findSchema({std::string(n->OperatorName()), std::string(n->OverloadName())})
+                      .has_value();
+      ops[n->target()] = info;
+      return;
+    }
+    if (n->target() != "prim::TupleIndex") {
+      status = absl::NotFoundError(absl::StrCat("no schema for operator ", n->target()));
+    }
+  });
+  if (!status.ok()) return status;
+  return ops;
+}
+
+std::string JsonQuote(absl::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      absl::StrAppend(&out, "\\u00", absl::Hex(c, absl::kZeroPad2));
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+// The manifest: what each output is, and its shape for `input_shape`.
+absl::StatusOr<std::string> Manifest(const torch::jit::Module& model, const CppExtractorSpec& spec,
+                                     const std::vector<ReturnNode>& selected) {
+  c10::Dict<std::string, at::Tensor> shapes;
+  if (!spec.input_shape.empty()) {
+    ASSIGN_OR_RETURN(torch::jit::Module extractor,
+                     CreateFeatureExtractor(model, {.return_nodes = spec.return_nodes,
+                                                    .trace_options = spec.trace_options}));
+    extractor.train(spec.mode == Mode::kTrain);
+    try {
+      c10::IValue out = extractor.forward({at::zeros(spec.input_shape)});
+      for (const auto& item : out.toGenericDict()) {
+        shapes.insert(item.key().toStringRef(), item.value().toTensor());
+      }
+    } catch (const c10::Error& e) {
+      std::string what = e.what_without_backtrace();
+      return absl::InvalidArgumentError(absl::StrCat("running the model on input shape [",
+                                                     absl::StrJoin(spec.input_shape, ", "),
+                                                     "] failed: ", what.substr(0, what.find('\n'))));
+    }
+  }
+  std::vector<std::string> entries;
+  for (const ReturnNode& r : selected) {
+    const Node& n = *r.node;
+    std::string module = n.op() == OpCode::kCallModule ? n.target() : n.scope();
+    std::string entry = absl::StrCat(
+        "    {\"key\": ", JsonQuote(r.key), ", \"node\": ", JsonQuote(n.name()),
+        ", \"module\": ", JsonQuote(module), ", \"module_type\": ",
+        JsonQuote(n.op() == OpCode::kCallModule ? DemangleClassName(n.module_type()) : ""));
+    if (shapes.contains(r.key)) {
+      at::Tensor t = shapes.at(r.key);
+      absl::StrAppend(&entry, ", \"dtype\": ", JsonQuote(std::string(t.dtype().name())),
+                      ", \"shape\": [", absl::StrJoin(t.sizes(), ", "), "]");
+      if (t.dim() == 4 && spec.input_shape.size() == 4 && t.size(2) > 0) {
+        absl::StrAppend(&entry, ", \"channels\": ", t.size(1),
+                        ", \"stride\": ", spec.input_shape[2] / t.size(2));
+      }
+    }
+    entries.push_back(entry + "}");
+  }
+  return absl::StrCat("{\n  \"model\": ", JsonQuote(spec.model_file), ",\n  \"class\": ",
+                      JsonQuote(spec.class_name), ",\n  \"namespace\": ",
+                      JsonQuote(spec.namespace_name), ",\n  \"mode\": \"",
+                      spec.mode == Mode::kTrain ? "train" : "eval", "\",\n  \"input_shape\": [",
+                      absl::StrJoin(spec.input_shape, ", "), "],\n  \"outputs\": [\n",
+                      absl::StrJoin(entries, ",\n"), "\n  ]\n}\n");
+}
+
+absl::StatusOr<CppExtractorFiles> Generate(const torch::jit::Module& model,
+                                           const CppExtractorSpec& spec) {
+  if (spec.class_name.empty() || spec.namespace_name.empty()) {
+    return absl::InvalidArgumentError("a class name and a namespace are needed");
+  }
+  Namespace check;
+  if (check.Unique(spec.class_name) != spec.class_name) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("class name '", spec.class_name, "' is not a valid C++ identifier"));
+  }
+  for (absl::string_view part : absl::StrSplit(spec.namespace_name, "::")) {
+    Namespace ns_check;
+    if (ns_check.Unique(std::string(part)) != part) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("namespace '", spec.namespace_name, "' is not a valid C++ namespace"));
+    }
+  }
+  TraceOptions options = spec.trace_options;
+  options.with_bodies = true;
+  std::vector<ReturnNode> selected;
+  ASSIGN_OR_RETURN(PrunedMode pruned,
+                   PruneForMode(model, spec.mode, spec.return_nodes, options, &selected));
+  CppExtractorInput input{.graph = pruned.graph.get(),
+                          .keys = pruned.keys,
+                          .class_name = spec.class_name,
+                          .namespace_name = spec.namespace_name,
+                          .model_file = spec.model_file,
+                          .stem = spec.stem.empty() ? SnakeCase(spec.class_name) : spec.stem};
+  ASSIGN_OR_RETURN(input.operators, OperatorsOf(*pruned.graph));
+  std::set<std::string> weights;
+  ForEachNodeRecursive(*pruned.graph, [&](Node* n) {
+    if (n->op() == OpCode::kGetAttr) weights.insert(n->target());
+  });
+  input.weights.assign(weights.begin(), weights.end());
+  ASSIGN_OR_RETURN(CppSource source, EmitCppExtractor(input));
+
+  c10::Dict<std::string, at::Tensor> tensors;
+  for (const std::string& w : input.weights) {
+    ASSIGN_OR_RETURN(at::Tensor t, TensorAt(model, w));
+    tensors.insert(w, t.detach().contiguous());
+  }
+  c10::impl::GenericDict file(c10::StringType::get(), c10::AnyType::get());
+  file.insert("format_version", static_cast<int64_t>(kWeightsFormatVersion));
+  file.insert("fingerprint", source.fingerprint);
+  file.insert("tensors", tensors);
+
+  CppExtractorFiles files;
+  files.stem = input.stem;
+  files.header = std::move(source.header);
+  files.source = std::move(source.source);
+  files.weights = torch::jit::pickle_save(file);
+  ASSIGN_OR_RETURN(files.manifest, Manifest(model, spec, selected));
+  return files;
 }
 
 }  // namespace
@@ -80,6 +250,17 @@ absl::StatusOr<torch::jit::Module> CreateFeatureExtractor(const torch::jit::Modu
                    PruneForMode(model, Mode::kEval, per_mode.second, spec.trace_options));
   return BuildTorchScriptExtractor(model, {.graph = train.graph.get(), .keys = train.keys},
                                    {.graph = eval.graph.get(), .keys = eval.keys});
+}
+
+absl::StatusOr<CppExtractorFiles> GenerateCppExtractor(const torch::jit::Module& model,
+                                                       const CppExtractorSpec& spec) {
+  try {
+    return Generate(model, spec);
+  } catch (const c10::Error& e) {
+    std::string what = e.what_without_backtrace();
+    return absl::InternalError(
+        absl::StrCat("generating C++ failed: ", what.substr(0, what.find('\n'))));
+  }
 }
 
 absl::StatusOr<torch::jit::Module> LoadModel(const std::string& path) {

@@ -71,6 +71,34 @@ struct ExtractorSpec {
 absl::StatusOr<torch::jit::Module> CreateFeatureExtractor(const torch::jit::Module& model,
                                                           const ExtractorSpec& spec);
 
+// What GenerateCppExtractor should generate.
+struct CppExtractorSpec {
+  std::vector<std::string> return_nodes;  // as in ExtractorSpec
+  TraceOptions trace_options;
+  Mode mode = Mode::kEval;         // the generated code runs this mode's graph
+  std::string class_name;          // "ResNet18Features"
+  std::string namespace_name;      // "vision"
+  std::string model_file;          // for the generated files' first line: "resnet18.pt"
+  std::string stem;                // file stem; empty: SnakeCase(class_name)
+  std::vector<int64_t> input_shape;  // optional: the manifest then lists shapes
+};
+
+// The generated files' contents.
+struct CppExtractorFiles {
+  std::string stem;
+  std::string header;              // <stem>.h
+  std::string source;              // <stem>.cc
+  std::vector<char> weights;       // <stem>.weights: only the needed tensors
+  std::string manifest;            // <stem>.json: per output key, node, module, shape
+};
+
+// Generates standalone C++ (depending only on LibTorch) that computes the
+// selected features, and the weights file it loads. The same model and spec
+// give byte-identical files. Unimplemented names the node and operator the
+// generator cannot emit.
+absl::StatusOr<CppExtractorFiles> GenerateCppExtractor(const torch::jit::Module& model,
+                                                       const CppExtractorSpec& spec);
+
 // The names torchvision's get_graph_node_names gives, for train and eval mode,
 // in execution order. As in torchvision, buffers read directly (such as a
 // relative position index) are not listed; parameters are.

@@ -6,6 +6,9 @@
 //   featx extract MODEL.pt --return_nodes=a,b:key --out=EXTRACTOR.pt
 //                          [--train_return_nodes=... --eval_return_nodes=...]
 //                          [--leaf_modules=...] [--autowrap_functions=...]
+//   featx codegen MODEL.pt --return_nodes=... --class_name=ResNet18Features
+//                          --namespace=vision --out_dir=DIR [--mode=eval|train]
+//                          [--leaf_modules=...] [--input_shape=1,3,224,224] [--stem=...]
 //   featx run MODEL_OR_EXTRACTOR.pt --input_shape=1,3,224,224 [--return_nodes=...]
 //                          [--threads=N] [--save=OUTPUTS.pt]
 //
@@ -41,6 +44,8 @@ commands:
   nodes    list the node names torchvision's get_graph_node_names would give
   graph    print the traced graph in featx's text form, with node names
   extract  write a TorchScript feature extractor (returns Dict[str, Tensor])
+  codegen  write standalone C++ for an extractor: DIR/<stem>.h, .cc, .weights
+           (only the needed tensors) and .json (a manifest of the outputs)
   run      run a model or extractor on a fixed-seed random input and print
            each output's key, shape, dtype, and for 4-d outputs channels and
            stride relative to the input
@@ -58,7 +63,13 @@ flags:
   --train_return_nodes=...   extract: per-mode return nodes, given together
   --eval_return_nodes=...
   --out=FILE                 extract: where to write the extractor
-  --input_shape=1,3,224,224  run: the input's shape (required)
+  --input_shape=1,3,224,224  run: the input's shape (required); codegen: the
+                             manifest lists each output's shape for it
+  --class_name=C --namespace=N --out_dir=DIR
+                             codegen: the generated class, its namespace, and
+                             where the files go
+  --stem=S                   codegen: file stem (default: class_name in
+                             snake_case, ResNet18Features -> resnet18_features)
   --threads=N                run: intra-op threads (default: LibTorch's)
   --save=FILE                run: also write the outputs as a dict that
                              Python's torch.load reads
@@ -213,6 +224,9 @@ int Run(int argc, char** argv) {
       {"extract",
        {"return_nodes", "train_return_nodes", "eval_return_nodes", "leaf_modules",
         "autowrap_functions", "out"}},
+      {"codegen",
+       {"return_nodes", "leaf_modules", "autowrap_functions", "mode", "class_name", "namespace",
+        "out_dir", "input_shape", "stem"}},
       {"run", {"input_shape", "return_nodes", "leaf_modules", "autowrap_functions", "threads",
                "save"}},
   };
@@ -246,8 +260,15 @@ int Run(int argc, char** argv) {
   if (cl.command == "extract" && cl.flags["out"].empty()) {
     return Fail(kBadUsage, "extract needs --out=EXTRACTOR.pt");
   }
+  if (cl.command == "codegen") {
+    for (const char* required : {"return_nodes", "class_name", "namespace", "out_dir"}) {
+      if (cl.flags[required].empty()) {
+        return Fail(kBadUsage, absl::StrCat("codegen needs --", required));
+      }
+    }
+  }
   std::vector<int64_t> shape;
-  if (cl.command == "run") {
+  if (cl.command == "run" || (cl.command == "codegen" && !cl.flags["input_shape"].empty())) {
     bool bad_shape = false;
     for (absl::string_view d : absl::StrSplit(cl.flags["input_shape"], ',', absl::SkipEmpty())) {
       int64_t size;
@@ -281,6 +302,33 @@ int Run(int argc, char** argv) {
     return kOk;
   }
   if (cl.command == "run") return RunModel(*model, spec, shape, cl.flags["save"]);
+  if (cl.command == "codegen") {
+    std::string model_file = cl.model.substr(cl.model.find_last_of('/') + 1);
+    absl::StatusOr<CppExtractorFiles> files = GenerateCppExtractor(
+        *model, {.return_nodes = spec.return_nodes,
+                 .trace_options = options,
+                 .mode = mode,
+                 .class_name = cl.flags["class_name"],
+                 .namespace_name = cl.flags["namespace"],
+                 .model_file = model_file,
+                 .stem = cl.flags["stem"],
+                 .input_shape = shape});
+    if (!files.ok()) return Fail(kBadInput, files.status().message());
+    std::string dir = cl.flags["out_dir"];
+    auto write = [&](const std::string& ext, const char* data, size_t size) {
+      std::string path = absl::StrCat(dir, "/", files->stem, ext);
+      std::ofstream out(path, std::ios::binary);
+      out.write(data, static_cast<std::streamsize>(size));
+      return out.good() ? std::string() : path;
+    };
+    for (std::string failed : {write(".h", files->header.data(), files->header.size()),
+                               write(".cc", files->source.data(), files->source.size()),
+                               write(".weights", files->weights.data(), files->weights.size()),
+                               write(".json", files->manifest.data(), files->manifest.size())}) {
+      if (!failed.empty()) return Fail(kBadInput, absl::StrCat("cannot write '", failed, "'"));
+    }
+    return kOk;
+  }
 
   if (cl.command == "graph") {
     absl::StatusOr<std::unique_ptr<Graph>> graph = Trace(*model, mode, options);
