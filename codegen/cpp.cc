@@ -169,10 +169,25 @@ absl::StatusOr<std::string> CppType(absl::string_view type) {
   if (type == "float") return std::string("double");
   if (type == "bool") return std::string("bool");
   if (type == "str") return std::string("std::string");
-  if (type == "List[int]" || type == "int[]") return std::string("std::vector<int64_t>");
-  if (type == "List[Tensor]" || type == "Tensor[]") return std::string("std::vector<at::Tensor>");
-  if (type == "Optional[Tensor]" || type == "Tensor?") {
-    return std::string("c10::optional<at::Tensor>");
+  if (type == "Device") return std::string("at::Device");
+  if (type == "int[]") return std::string("std::vector<int64_t>");
+  if (type == "Tensor[]") return std::string("std::vector<at::Tensor>");
+  if (type == "Tensor?") return std::string("c10::optional<at::Tensor>");
+  if (absl::StartsWith(type, "(") && absl::EndsWith(type, ")")) {  // several outputs
+    return CppType(absl::StrCat("Tuple[", type.substr(1, type.size() - 2), "]"));
+  }
+  // Python spellings: List[int], Optional[Tensor], Tuple[Tensor, Tensor].
+  for (const auto& [prefix, cpp] : {std::pair<absl::string_view, absl::string_view>{"List[", "std::vector"},
+                                    {"Optional[", "c10::optional"},
+                                    {"Tuple[", "std::tuple"}}) {
+    if (!absl::StartsWith(type, prefix) || !absl::EndsWith(type, "]")) continue;
+    std::vector<std::string> parts;
+    for (const std::string& inner :
+         SplitTopLevel(type.substr(prefix.size(), type.size() - prefix.size() - 1))) {
+      ASSIGN_OR_RETURN(std::string t, CppType(inner));
+      parts.push_back(t);
+    }
+    return absl::StrCat(cpp, "<", absl::StrJoin(parts, ", "), ">");
   }
   return absl::UnimplementedError(absl::StrCat("no C++ type for '", type, "'"));
 }
@@ -235,6 +250,21 @@ class Emitter {
         release_after[index].push_back(node);
       }
     }
+    // Values nobody needs are not computed: leaf bodies keep intermediates
+    // that pruning, which cuts only the top level, leaves alone (the shape
+    // checks of a window attention). Side effects and in-place writes stay.
+    std::vector<bool> needed(g.size());
+    for (size_t k = g.size(); k-- > 0;) {
+      const Node& n = *g.nodes()[k];
+      bool keep = n.op() == OpCode::kOutput || n.op() == OpCode::kPlaceholder ||
+                  !n.mutates().empty() || n.HasSideEffects() || ContainsSideEffects(n);
+      for (Node* user : n.users()) {
+        const Node* at = user;
+        while (at != nullptr && at->owner() != &g) at = at->owner()->parent();
+        keep = keep || (at != nullptr && needed[g.IndexOf(at)]);
+      }
+      needed[k] = keep;
+    }
     for (size_t i = 0; i < g.size(); ++i) {
       const Node& n = *g.nodes()[i];
       if (n.op() == OpCode::kOutput) {
@@ -245,6 +275,7 @@ class Emitter {
         }
         return results;
       }
+      if (!needed[i]) continue;
       absl::Status s = EmitNode(n, depth, out);
       if (!s.ok()) {
         return absl::UnimplementedError(absl::StrCat(
@@ -258,6 +289,18 @@ class Emitter {
       for (const std::string& v : released) absl::StrAppend(out, Indent(depth), v, ".reset();\n");
     }
     return absl::InternalError("graph has no output node");
+  }
+
+  static bool ContainsSideEffects(const Node& n) {
+    bool found = false;
+    for (const auto& block : n.blocks()) {
+      ForEachNodeRecursive(*block, [&](Node* inner) {
+        found = found || !inner->mutates().empty() ||
+                (inner->op() != OpCode::kOutput && inner->op() != OpCode::kPlaceholder &&
+                 inner->HasSideEffects());
+      });
+    }
+    return found;
   }
 
   std::string NewVar(const Node& n) {
@@ -400,10 +443,33 @@ class Emitter {
         {"aten::le.int", "<="}, {"aten::gt.int", ">"},  {"aten::ge.int", ">="},
         {"aten::add.float", "+"}, {"aten::sub.float", "-"}, {"aten::mul.float", "*"},
         {"aten::div.float", "/"}, {"aten::eq.str", "=="}, {"aten::ne.str", "!="},
+        {"aten::eq.float", "=="}, {"aten::ne.float", "!="}, {"aten::lt.float", "<"},
+        {"aten::le.float", "<="}, {"aten::gt.float", ">"}, {"aten::ge.float", ">="},
+        {"aten::eq.bool", "=="}, {"aten::ne.bool", "!="}, {"aten::__and__.bool", "&&"},
+        {"aten::__or__.bool", "||"}, {"aten::mul.float_int", "*"}, {"aten::mul.int_float", "*"},
+        {"aten::add.float_int", "+"}, {"aten::add.int_float", "+"},
+        {"aten::sub.float_int", "-"}, {"aten::sub.int_float", "-"},
+    };
+    static const std::map<std::string, std::string> kUnary = {
+        {"aten::neg.int", "-"}, {"aten::neg.float", "-"}, {"aten::Float.int", "(double)"},
+        {"aten::Int.float", "(int64_t)"}, {"aten::Int.bool", "(int64_t)"},
+        {"aten::Float.bool", "(double)"}, {"aten::Bool.int", "(bool)"},
     };
     std::string expr;
     if (auto it = kBinary.find(target); it != kBinary.end()) {
       expr = absl::StrCat("(", a[0], " ", it->second, " ", a[1], ")");
+    } else if (auto u = kUnary.find(target); u != kUnary.end()) {
+      expr = absl::StrCat("(", u->second, "(", a[0], "))");
+    } else if (target == "aten::div.int") {
+      expr = absl::StrCat("(static_cast<double>(", a[0], ") / ", a[1], ")");
+    } else if (target == "aten::floor.float" || target == "aten::ceil.float") {
+      expr = absl::StrCat("static_cast<int64_t>(std::", target == "aten::floor.float" ? "floor" : "ceil",
+                          "(", a[0], "))");
+    } else if (target == "aten::abs.int") {
+      expr = absl::StrCat("std::abs(", a[0], ")");
+    } else if (target == "prim::min.int" || target == "prim::max.int") {
+      expr = absl::StrCat("std::", target == "prim::min.int" ? "min" : "max", "<int64_t>(", a[0],
+                          ", ", a[1], ")");
     } else if (target == "aten::floordiv.int") {
       expr = absl::StrCat("FloorDiv(", a[0], ", ", a[1], ")");
       helpers_.insert("floordiv");
@@ -431,6 +497,81 @@ class Emitter {
       expr = absl::StrCat(a[0], ".item<double>()");
     } else if (target == "aten::add.str") {
       expr = absl::StrCat("(std::string(", a[0], ") + ", a[1], ")");
+    } else if (target == "aten::slice.t") {
+      expr = absl::StrCat("SliceList(", a[0], ", ", a[1], ", ", a[2], ", ", a[3], ")");
+      helpers_.insert("slice");
+    } else if (target == "aten::list.t") {
+      ASSIGN_OR_RETURN(std::string elem_type, CppType(ListElementType(n.type())));
+      ASSIGN_OR_RETURN(std::string list, ListValue(n.args()[0], elem_type));
+      expr = list;
+    } else if (target == "aten::_set_item.t") {
+      helpers_.insert("getitem");
+      absl::StrAppend(out, ind, Comment(n), "\n", ind, "SetItem(", a[0], ", ", a[1], ", ", a[2],
+                      ");\n");
+      vars_[&n] = vars_.at(n.args()[0].node());
+      return absl::OkStatus();
+    } else if (target == "aten::tensor.int" || target == "aten::tensor.float" ||
+               target == "aten::tensor.bool") {
+      // torch.tensor(<python number>): int64, the default float dtype, or bool.
+      std::string fallback = target == "aten::tensor.int"   ? "at::kLong"
+                             : target == "aten::tensor.bool" ? "at::kBool"
+                                                             : "at::typeMetaToScalarType(at::get_default_dtype())";
+      std::string dtype = a.size() > 1 && a[1] != "c10::nullopt"
+                              ? a[1]
+                              : fallback;
+      std::string device = a.size() > 2 && a[2] != "c10::nullopt" ? a[2] : "at::kCPU";
+      expr = absl::StrCat("at::scalar_tensor(at::Scalar(", a[0], "), at::TensorOptions().dtype(",
+                          dtype, ").device(", device, "))");
+      extra_includes_.insert("ATen/ops/scalar_tensor.h");
+    } else if (target == "aten::sum.int") {
+      expr = absl::StrCat("std::accumulate(", a[0], ".begin(), ", a[0], ".end(), int64_t{0})");
+    } else if (target == "aten::add.t") {
+      expr = absl::StrCat("ConcatLists(", a[0], ", ", a[1], ")");
+      helpers_.insert("concat");
+    } else if (target == "aten::eq.int_list" || target == "aten::ne.int_list") {
+      expr = absl::StrCat("(std::vector<int64_t>(", a[0], ") ",
+                          target == "aten::eq.int_list" ? "==" : "!=", " std::vector<int64_t>(",
+                          a[1], "))");
+    } else if (target == "aten::__contains__.int_list") {
+      expr = absl::StrCat("Contains(", a[0], ", ", a[1], ")");
+      helpers_.insert("contains");
+    } else if (target == "aten::all.bool" || target == "aten::any.bool") {
+      expr = absl::StrCat(target == "aten::all.bool" ? "AllOf(" : "AnyOf(", a[0], ")");
+      helpers_.insert("allany");
+    } else if (target == "aten::__is__" || target == "aten::__isnot__") {
+      ASSIGN_OR_RETURN(expr, IsNone(n, target == "aten::__is__"));
+    } else if (target == "aten::sqrt.int") {
+      expr = absl::StrCat("std::sqrt(static_cast<double>(", a[0], "))");
+    } else if (target == "aten::is_grad_enabled") {
+      expr = "at::GradMode::is_enabled()";
+    } else if (target == "aten::is_autocast_enabled") {
+      expr = "at::autocast::is_enabled()";
+      extra_includes_.insert("ATen/autocast_mode.h");
+    } else if (target == "prim::is_cuda") {
+      expr = absl::StrCat(a[0], ".is_cuda()");
+    } else if (target == "prim::is_nested") {
+      expr = absl::StrCat(a[0], ".is_nested()");
+    } else if (target == "prim::requires_grad") {
+      expr = absl::StrCat(a[0], ".requires_grad()");
+    } else if (target == "prim::device") {
+      expr = absl::StrCat(a[0], ".device()");
+    } else if (target == "prim::dtype") {
+      expr = absl::StrCat("static_cast<int64_t>(", a[0], ".scalar_type())");
+    } else if (target == "aten::str") {
+      expr = absl::StrCat("c10::str(", a[0], ")");
+    } else if (target == "aten::len.str") {
+      expr = absl::StrCat("static_cast<int64_t>(std::string(", a[0], ").size())");
+    } else if (target == "aten::find") {
+      expr = absl::StrCat("Find(", a[0], ", ", a[1], ", ", a[2], ", ", a[3], ")");
+      helpers_.insert("find");
+    } else if (target == "prim::Uninitialized") {
+      // Only ever read on paths that raise; any value of the type will do.
+      ASSIGN_OR_RETURN(std::string type, CppType(n.type()));
+      expr = absl::StrCat(type, "{}");
+    } else if (target == "aten::warn") {
+      absl::StrAppend(out, ind, Comment(n), "\n", ind, "TORCH_WARN(", a[0], ");\n");
+      vars_[&n] = "c10::nullopt";
+      return absl::OkStatus();
     } else if (target == "prim::RaiseException") {
       absl::StrAppend(out, ind, Comment(n), "\n", ind, "TORCH_CHECK(false, ", a[0], ");\n");
       vars_[&n] = "c10::nullopt";
@@ -442,6 +583,41 @@ class Emitter {
     }
     absl::StrAppend(out, ind, Comment(n), "\n", ind, "auto ", NewVar(n), " = ", expr, ";\n");
     return absl::OkStatus();
+  }
+
+  // "List[int]" / "int[]" -> "int".
+  static std::string ListElementType(absl::string_view type) {
+    if (absl::StartsWith(type, "List[")) return std::string(type.substr(5, type.size() - 6));
+    if (absl::EndsWith(type, "[]")) return std::string(type.substr(0, type.size() - 2));
+    return std::string(type);
+  }
+
+  // A mutable std::vector holding a list literal or a list node.
+  absl::StatusOr<std::string> ListValue(const Argument& a, const std::string& elem_type) {
+    if (a.is_node()) return NodeExpr(a.node());
+    std::vector<std::string> parts;
+    for (const Argument& e : a.elements()) {
+      ASSIGN_OR_RETURN(std::string p, Expr(e, ""));
+      parts.push_back(p);
+    }
+    return absl::StrCat("std::vector<", elem_type, ">{", absl::StrJoin(parts, ", "), "}");
+  }
+
+  // `x is None` / `x is not None`: constant for a value that cannot be None,
+  // has_value() for an optional.
+  absl::StatusOr<std::string> IsNone(const Node& n, bool is) {
+    const Argument* value = nullptr;
+    for (const Argument& arg : n.args()) {
+      if (arg.kind() != Argument::Kind::kNone) value = &arg;
+    }
+    if (value == nullptr) return std::string(is ? "true" : "false");
+    if (!value->is_node()) return std::string(is ? "false" : "true");
+    const std::string& type = value->node()->type();
+    if (absl::StartsWith(type, "Optional[") || absl::EndsWith(type, "?")) {
+      ASSIGN_OR_RETURN(std::string v, NodeExpr(value->node()));
+      return absl::StrCat(is ? "!" : "", v, ".has_value()");
+    }
+    return std::string(is ? "false" : "true");
   }
 
   absl::Status EmitFormat(const Node& n, int depth, std::string* out) {
@@ -478,6 +654,10 @@ class Emitter {
         if (type == "SymInt") return absl::StrCat("c10::SymInt(", v, ")");
         if (type == "SymInt[]") return absl::StrCat("c10::fromIntArrayRefUnchecked(", v, ")");
         if (type == "Scalar") return absl::StrCat("at::Scalar(", v, ")");
+        // TorchScript carries dtypes, layouts and memory formats as ints.
+        if (type == "ScalarType" || type == "Layout" || type == "MemoryFormat") {
+          return absl::StrCat("static_cast<at::", type, ">(", v, ")");
+        }
         return v;
       }
       case Argument::Kind::kNone:
@@ -529,6 +709,7 @@ class Emitter {
 
   absl::StatusOr<std::string> ListExpr(const Argument& a, absl::string_view type) {
     absl::string_view element = EndsWithList(type) ? ListElement(type) : absl::string_view();
+    if (element.size() == 1) element = "";  // a type variable ("t[]")
     if (element.empty() && !a.elements().empty()) {
       // Unknown parameter type: infer from the first literal element.
       element = a.elements()[0].kind() == Argument::Kind::kDouble ? "float"
@@ -679,7 +860,48 @@ class Emitter {
           "template <typename T>\nT GetItem(const std::vector<T>& list, int64_t i) {\n"
           "  int64_t n = static_cast<int64_t>(list.size());\n"
           "  TORCH_CHECK(i >= -n && i < n, \"list index out of range\");\n"
-          "  return list[i < 0 ? i + n : i];\n}\n\n";
+          "  return list[i < 0 ? i + n : i];\n}\n\n"
+          "// list[i] = value with Python's negative indices.\n"
+          "template <typename T, typename V>\nvoid SetItem(std::vector<T>& list, int64_t i, const V& value) {\n"
+          "  int64_t n = static_cast<int64_t>(list.size());\n"
+          "  TORCH_CHECK(i >= -n && i < n, \"list index out of range\");\n"
+          "  list[i < 0 ? i + n : i] = value;\n}\n\n";
+    }
+    if (helpers_.count("slice")) {
+      out +=
+          "// list[start:end:step] with Python's rules for None and negative bounds.\n"
+          "template <typename T>\nstd::vector<T> SliceList(const std::vector<T>& list, c10::optional<int64_t> start,\n"
+          "                         c10::optional<int64_t> end, int64_t step) {\n"
+          "  TORCH_CHECK(step > 0, \"list slice step must be positive\");\n"
+          "  int64_t n = static_cast<int64_t>(list.size());\n"
+          "  auto clamp = [n](int64_t i) { return i < 0 ? std::max<int64_t>(i + n, 0) : std::min(i, n); };\n"
+          "  std::vector<T> out;\n"
+          "  for (int64_t i = clamp(start.value_or(0)); i < clamp(end.value_or(n)); i += step) out.push_back(list[i]);\n"
+          "  return out;\n}\n\n";
+    }
+    if (helpers_.count("concat")) {
+      out +=
+          "template <typename T>\nstd::vector<T> ConcatLists(std::vector<T> a, const std::vector<T>& b) {\n"
+          "  a.insert(a.end(), b.begin(), b.end());\n  return a;\n}\n\n";
+    }
+    if (helpers_.count("contains")) {
+      out +=
+          "bool Contains(const std::vector<int64_t>& list, int64_t x) {\n"
+          "  return std::find(list.begin(), list.end(), x) != list.end();\n}\n\n";
+    }
+    if (helpers_.count("allany")) {
+      out +=
+          "bool AllOf(const std::vector<bool>& v) { return std::all_of(v.begin(), v.end(), [](bool b) { return b; }); }\n"
+          "bool AnyOf(const std::vector<bool>& v) { return std::any_of(v.begin(), v.end(), [](bool b) { return b; }); }\n\n";
+    }
+    if (helpers_.count("find")) {
+      out +=
+          "// str.find(sub, start, end).\n"
+          "int64_t Find(const std::string& s, const std::string& sub, int64_t start, int64_t end) {\n"
+          "  int64_t n = static_cast<int64_t>(s.size());\n"
+          "  if (end < 0) end += n + 1;\n"
+          "  size_t at = s.substr(0, std::min<int64_t>(std::max<int64_t>(end, 0), n)).find(sub, std::max<int64_t>(start, 0));\n"
+          "  return at == std::string::npos ? -1 : static_cast<int64_t>(at);\n}\n\n";
     }
     if (helpers_.count("format")) {
       out +=
@@ -704,14 +926,15 @@ class Emitter {
     std::string cls = input_.class_name;
     std::string out = absl::StrCat("// Generated by featx from ", CommentText(input_.model_file),
                                    ". DO NOT EDIT.\n\n#include \"", input_.stem, ".h\"\n\n",
-                                   "#include <cmath>\n#include <cstdint>\n#include <fstream>\n",
-                                   "#include <iterator>\n#include <limits>\n#include <sstream>\n",
+                                   "#include <algorithm>\n#include <cmath>\n#include <cstdint>\n#include <fstream>\n",
+                                   "#include <iterator>\n#include <limits>\n#include <numeric>\n#include <sstream>\n",
                                    "#include <tuple>\n#include <vector>\n\n");
     for (const std::string& op : ops_headers_) {
       absl::StrAppend(&out, "#include <ATen/ops/", op, "_ops.h>\n");
     }
+    for (const std::string& h : extra_includes_) absl::StrAppend(&out, "#include <", h, ">\n");
     absl::StrAppend(&out,
-                    "#include <c10/core/InferenceMode.h>\n#include <c10/util/Exception.h>\n"
+                    "#include <ATen/core/grad_mode.h>\n#include <c10/core/InferenceMode.h>\n#include <c10/util/Exception.h>\n"
                     "#include <torch/csrc/jit/serialization/pickle.h>\n\n",
                     NamespaceOpen(), "\nnamespace {\n\nconstexpr int64_t kFormatVersion = ",
                     kWeightsFormatVersion, ";\nconstexpr char kFingerprint[] = \"", fingerprint,
@@ -775,6 +998,7 @@ class Emitter {
   std::vector<std::string> inputs_;
   std::set<std::string> ops_headers_;
   std::set<std::string> helpers_;
+  std::set<std::string> extra_includes_;
 };
 
 }  // namespace
@@ -804,24 +1028,40 @@ std::string Namespace::Unique(const std::string& name) {
 }
 
 std::string SnakeCase(const std::string& camel) {
-  std::string out;
-  for (size_t i = 0; i < camel.size(); ++i) {
+  // Words: a capital with its lower-case run ("Seed"), a run of capitals not
+  // followed by lower case ("T" in "SwinT"), or digits. Digits and the word
+  // "Net" join the word before them, as torchvision spells its models
+  // (ResNet18 -> resnet18, MobileNetV3 -> mobilenet_v3).
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (i < camel.size()) {
+    size_t start = i;
     unsigned char c = camel[i];
-    if (absl::ascii_isupper(c) && i > 0) {
-      unsigned char prev = camel[i - 1];
-      // The capitalized word starting here, and what follows it.
-      size_t end = i + 1;
-      while (end < camel.size() && absl::ascii_islower(camel[end])) ++end;
-      bool short_versioned = end - i <= 3 && end < camel.size() && absl::ascii_isdigit(camel[end]);
-      bool next_lower = i + 1 < camel.size() && absl::ascii_islower(camel[i + 1]);
-      bool boundary = absl::ascii_isdigit(prev) ||
-                      (absl::ascii_islower(prev) && !short_versioned) ||
-                      (absl::ascii_isupper(prev) && next_lower);
-      if (boundary) out += '_';
+    if (absl::ascii_isdigit(c)) {
+      while (i < camel.size() && absl::ascii_isdigit(camel[i])) ++i;
+    } else if (absl::ascii_isupper(c)) {
+      ++i;
+      if (i < camel.size() && absl::ascii_islower(camel[i])) {
+        while (i < camel.size() && absl::ascii_islower(camel[i])) ++i;
+      } else {
+        while (i < camel.size() && absl::ascii_isupper(camel[i]) &&
+               !(i + 1 < camel.size() && absl::ascii_islower(camel[i + 1]))) {
+          ++i;
+        }
+      }
+    } else {
+      ++i;
+      while (i < camel.size() && !absl::ascii_isupper(camel[i]) && !absl::ascii_isdigit(camel[i])) ++i;
     }
-    out += static_cast<char>(absl::ascii_tolower(c));
+    std::string word = absl::AsciiStrToLower(camel.substr(start, i - start));
+    bool join = !words.empty() && (absl::ascii_isdigit(word[0]) || word == "net");
+    if (join) {
+      words.back() += word;
+    } else {
+      words.push_back(word);
+    }
   }
-  return out;
+  return absl::StrJoin(words, "_");
 }
 
 absl::StatusOr<CppSource> EmitCppExtractor(const CppExtractorInput& input) {

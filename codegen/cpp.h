@@ -67,10 +67,9 @@ inline constexpr int kWeightsFormatVersion = 1;
 absl::StatusOr<CppSource> EmitCppExtractor(const CppExtractorInput& input);
 
 // "ResNet18Features" -> "resnet18_features", "SeedCnnFeatures" ->
-// "seed_cnn_features": lower case, with '_' before each capitalized word,
-// except that a short word followed by digits stays joined to the word before
-// it, so model names keep their version ("ResNet18", "MobileNetV3" ->
-// "mobile_net_v3").
+// "seed_cnn_features", "MobileNetV3Features" -> "mobilenet_v3_features":
+// lower-case words joined by '_', where digits and "Net" stay with the word
+// before them, as in torchvision's model names.
 std::string SnakeCase(const std::string& camel);
 
 // Turns untrusted names into unique C++ identifiers: characters outside

@@ -183,7 +183,49 @@ class Tracer {
     for (size_t i = 0; i < inputs.size() && i < ts.inputs().size(); ++i) {
       env[ts.inputs()[i]] = std::move(inputs[i]);
     }
-    return WalkBlock(*ts.block(), env, scope);
+    Graph* saved = call_graph_;
+    call_graph_ = graph_;
+    absl::StatusOr<std::vector<Value>> result = WalkBlock(*ts.block(), env, scope);
+    call_graph_ = saved;
+    return result;
+  }
+
+  // An op that writes a list in place (shift_size[0] = 0) must not be folded:
+  // it may sit in a branch that only the input decides. The list becomes a
+  // runtime value first, made where the function begins so that code after
+  // the branch sees the same list.
+  absl::Status MaterializeMutatedLists(const jit::Node* node, std::vector<Value>& inputs,
+                                       Env& env, const std::string& scope) {
+    const c10::FunctionSchema* schema = node->maybeSchema();
+    if (schema == nullptr) return absl::OkStatus();
+    for (size_t i = 0; i < schema->arguments().size() && i < inputs.size(); ++i) {
+      const auto* alias = schema->arguments()[i].alias_info();
+      if (alias == nullptr || !alias->isWrite()) continue;
+      if (inputs[i].kind != Value::Kind::kConstant && inputs[i].kind != Value::Kind::kList) {
+        continue;
+      }
+      if (!node->input(i)->type()->cast<c10::ListType>()) {
+        return Unsupported(node, scope, "writing in place into a constant that is not a list");
+      }
+      ASSIGN_OR_RETURN(Argument literal, ToArg(inputs[i]));
+      NodeInit init{.target = "aten::list.t",
+                    .args = {std::move(literal)},
+                    .type = TypeString(node->input(i)->type()),
+                    .scope = scope,
+                    .location = Location(node)};
+      Node* list;
+      if (graph_ == call_graph_) {
+        list = graph_->Append(std::move(init));
+      } else {
+        // Before the structured node of the function's graph that holds us.
+        Node* holder = graph_->parent();
+        while (holder->owner() != call_graph_) holder = holder->owner()->parent();
+        list = call_graph_->InsertBefore(holder, std::move(init));
+      }
+      env[node->input(i)] = Value::OfNode(list);
+      inputs[i] = Value::OfNode(list);
+    }
+    return absl::OkStatus();
   }
 
   absl::StatusOr<std::vector<Value>> WalkBlock(const jit::Block& block, Env& env,
@@ -319,6 +361,7 @@ class Tracer {
       }
       return absl::OkStatus();
     }
+    RETURN_IF_ERROR(MaterializeMutatedLists(node, inputs, env, scope));
     if (CanFold(node, inputs)) return Fold(node, inputs, env, scope);
     return AddOperator(node, inputs, env, scope);
   }
@@ -793,6 +836,7 @@ class Tracer {
   Mode mode_;
   const TraceOptions& options_;
   Graph* graph_ = nullptr;
+  Graph* call_graph_ = nullptr;  // the graph the current function call started in
   int leaf_depth_ = 0;  // > 0 while tracing a leaf's body
   absl::flat_hash_map<std::pair<const Graph*, std::string>, Node*> attrs_;
   absl::flat_hash_map<const c10::ClassType*, absl::flat_hash_map<std::string, size_t>> slots_;
