@@ -371,11 +371,39 @@ class Emitter {
       return absl::OkStatus();
     }
     ASSIGN_OR_RETURN(std::string type, CppType(n.type()));
+    ASSIGN_OR_RETURN(then_results, Coerce(*n.blocks()[0], then_results, n.type()));
+    ASSIGN_OR_RETURN(else_results, Coerce(*n.blocks()[1], else_results, n.type()));
     absl::StrAppend(out, ind, Comment(n), "\n", ind, type, " ", var, " = [&]() -> ", type,
                     " {\n", ind, "  if (", cond, ") {\n", then_body, ind, "    return ",
                     Pack(then_results), ";\n", ind, "  }\n", else_body, ind, "  return ",
                     Pack(else_results), ";\n", ind, "}();\n");
     return absl::OkStatus();
+  }
+
+  // Makes a branch's results fit the `if`'s declared types: an Optional that
+  // TorchScript refined is unwrapped, and the placeholder value of a branch
+  // that raises (prim::Uninitialized, folded to None) becomes a default value.
+  absl::StatusOr<std::vector<std::string>> Coerce(const Graph& block,
+                                                  std::vector<std::string> results,
+                                                  const std::string& if_type) {
+    std::vector<std::string> types;
+    if (absl::StartsWith(if_type, "(")) {
+      types = SplitTopLevel(absl::string_view(if_type).substr(1, if_type.size() - 2));
+    } else {
+      types.push_back(if_type);
+    }
+    const auto& outs = block.output()->args();
+    for (size_t i = 0; i < results.size() && i < types.size() && i < outs.size(); ++i) {
+      bool optional = absl::StartsWith(types[i], "Optional[") || absl::EndsWith(types[i], "?");
+      if (outs[i].kind() == Argument::Kind::kNone && !optional && types[i] != "NoneType") {
+        ASSIGN_OR_RETURN(std::string t, CppType(types[i]));
+        results[i] = t + "{}";
+      } else if (outs[i].is_node() && !optional &&
+                 absl::StartsWith(outs[i].node()->type(), "Optional[")) {
+        results[i] += ".value()";
+      }
+    }
+    return results;
   }
 
   static std::string Dedent(const std::string& text) {
@@ -405,10 +433,17 @@ class Emitter {
       return absl::UnimplementedError("variadic operator");
     }
     std::vector<std::string> args;
+    // Builtins take int lists as std::vector; ATen operators as IntArrayRef.
+    vector_lists_ = !info->second.aten;
     for (size_t i = 0; i < n.args().size(); ++i) {
-      ASSIGN_OR_RETURN(std::string e, Expr(n.args()[i], schema.params[i].type));
-      args.push_back(std::move(e));
+      absl::StatusOr<std::string> e = Expr(n.args()[i], schema.params[i].type);
+      if (!e.ok()) {
+        vector_lists_ = false;
+        return e.status();
+      }
+      args.push_back(std::move(*e));
     }
+    vector_lists_ = false;
     if (info->second.aten) {
       // In-place variants live in the out-of-place operator's header (add_ in add_ops.h).
       std::string header = schema.name.substr(schema.name.find("::") + 2);
@@ -529,9 +564,7 @@ class Emitter {
       expr = absl::StrCat("ConcatLists(", a[0], ", ", a[1], ")");
       helpers_.insert("concat");
     } else if (target == "aten::eq.int_list" || target == "aten::ne.int_list") {
-      expr = absl::StrCat("(std::vector<int64_t>(", a[0], ") ",
-                          target == "aten::eq.int_list" ? "==" : "!=", " std::vector<int64_t>(",
-                          a[1], "))");
+      expr = absl::StrCat("(", a[0], target == "aten::eq.int_list" ? " == " : " != ", a[1], ")");
     } else if (target == "aten::__contains__.int_list") {
       expr = absl::StrCat("Contains(", a[0], ", ", a[1], ")");
       helpers_.insert("contains");
@@ -644,13 +677,20 @@ class Emitter {
   // The C++ expression for argument `a` passed as a parameter of schema type
   // `type` ("" when unknown).
   absl::StatusOr<std::string> Expr(const Argument& a, absl::string_view type) {
-    if (absl::EndsWith(type, "?")) {
+    bool optional_param = absl::EndsWith(type, "?");
+    if (optional_param) {
       if (a.kind() == Argument::Kind::kNone) return std::string("c10::nullopt");
       type.remove_suffix(1);
     }
     switch (a.kind()) {
       case Argument::Kind::kNode: {
         ASSIGN_OR_RETURN(std::string v, NodeExpr(a.node()));
+        // TorchScript refines an Optional after an `is not None` check
+        // (prim::unchecked_cast, which the tracer passes through).
+        if (absl::StartsWith(a.node()->type(), "Optional[") && !optional_param && !type.empty() &&
+            type.size() > 1) {
+          v = absl::StrCat(v, ".value()");
+        }
         if (type == "SymInt") return absl::StrCat("c10::SymInt(", v, ")");
         if (type == "SymInt[]") return absl::StrCat("c10::fromIntArrayRefUnchecked(", v, ")");
         if (type == "Scalar") return absl::StrCat("at::Scalar(", v, ")");
@@ -735,12 +775,15 @@ class Emitter {
       return absl::StrCat("c10::List<c10::optional<at::Tensor>>({", joined, "})");
     }
     if (element == "float") return absl::StrCat("std::vector<double>{", joined, "}");
-    if (absl::StartsWith(type, "bool[")) {
+    if (element == "bool" && (absl::EndsWith(type, "[]") || type.empty())) {
+      return absl::StrCat("std::vector<bool>{", joined, "}");
+    }
+    if (element == "bool" && !absl::EndsWith(type, "[]") && absl::StartsWith(type, "bool[")) {
       std::string n(type.substr(5, type.size() - 6));
       return absl::StrCat("std::array<bool, ", n, ">{", joined, "}");
     }
     if (element == "int" || element == "SymInt") {
-      bool literal = a.IsLiteral();
+      bool literal = a.IsLiteral() && !vector_lists_;
       std::string ints = literal ? absl::StrCat("at::IntArrayRef({", joined, "})")
                                  : absl::StrCat("std::vector<int64_t>{", joined, "}");
       if (literal && element == "SymInt") {
@@ -748,6 +791,7 @@ class Emitter {
       }
       if (literal) return ints;
       if (element == "SymInt") return absl::StrCat("c10::fromIntArrayRefUnchecked(", ints, ")");
+      if (vector_lists_) return ints;
       return absl::StrCat("at::IntArrayRef(", ints, ")");
     }
     return absl::UnimplementedError(absl::StrCat("no C++ form for a list of type '", type, "'"));
@@ -909,6 +953,12 @@ class Emitter {
           "template <typename T>\nstd::ostream& operator<<(std::ostream& os, const std::vector<T>& v) {\n"
           "  os << \"[\";\n  for (size_t i = 0; i < v.size(); ++i) os << (i ? \", \" : \"\") << v[i];\n"
           "  return os << \"]\";\n}\n"
+          "template <typename... T>\nstd::ostream& operator<<(std::ostream& os, const std::tuple<T...>& t) {\n"
+          "  os << \"(\";\n  size_t i = 0;\n"
+          "  std::apply([&](const auto&... v) { ((os << (i++ ? \", \" : \"\") << v), ...); }, t);\n"
+          "  return os << \")\";\n}\n"
+          "template <typename T>\nstd::ostream& operator<<(std::ostream& os, const c10::optional<T>& v) {\n"
+          "  if (v.has_value()) return os << *v;\n  return os << \"None\";\n}\n"
           "template <typename... Args>\nstd::string Format(const std::string& pattern, const Args&... args) {\n"
           "  std::ostringstream os;\n  size_t pos = 0;\n"
           "  auto one = [&](const auto& value) {\n"
@@ -999,6 +1049,7 @@ class Emitter {
   std::set<std::string> ops_headers_;
   std::set<std::string> helpers_;
   std::set<std::string> extra_includes_;
+  bool vector_lists_ = false;  // while emitting a builtin's arguments
 };
 
 }  // namespace
