@@ -315,7 +315,7 @@ class Emitter {
       case OpCode::kPlaceholder: {
         if (depth != 1) return absl::UnimplementedError("block inputs are not supported");
         std::string var = NewVar(n);
-        inputs_.push_back(var);
+        inputs_.push_back({var, names_.Unique(var + "_in")});
         return absl::OkStatus();
       }
       case OpCode::kGetAttr: {
@@ -367,7 +367,9 @@ class Emitter {
     if (then_results.empty()) {
       absl::StrAppend(out, ind, Comment(n), "\n", ind, "if (", cond, ") {\n");
       // Re-indent: the branches were emitted two levels deeper for the lambda form.
-      absl::StrAppend(out, Dedent(then_body), ind, "} else {\n", Dedent(else_body), ind, "}\n");
+      absl::StrAppend(out, Dedent(then_body));
+      if (!else_body.empty()) absl::StrAppend(out, ind, "} else {\n", Dedent(else_body));
+      absl::StrAppend(out, ind, "}\n");
       return absl::OkStatus();
     }
     ASSIGN_OR_RETURN(std::string type, CppType(n.type()));
@@ -848,7 +850,7 @@ class Emitter {
 
   std::string Params() const {
     std::vector<std::string> params;
-    for (const std::string& in : inputs_) params.push_back("const at::Tensor& " + in + "_in");
+    for (const auto& [var, param] : inputs_) params.push_back("const at::Tensor& " + param);
     return absl::StrJoin(params, ", ");
   }
 
@@ -1030,8 +1032,8 @@ class Emitter {
     // operator()
     absl::StrAppend(&out, cls, "::Features ", cls, "::operator()(", Params(), ") const {\n",
                     "  c10::InferenceMode inference_mode;\n");
-    for (const std::string& in : inputs_) {
-      absl::StrAppend(&out, "  at::Tensor ", in, " = ", in, "_in;\n");
+    for (const auto& [var, param] : inputs_) {
+      absl::StrAppend(&out, "  at::Tensor ", var, " = ", param, ";\n");
     }
     absl::StrAppend(&out, body, "  Features features;\n");
     for (size_t i = 0; i < fields.size(); ++i) {
@@ -1045,7 +1047,7 @@ class Emitter {
   Namespace names_;
   absl::flat_hash_map<const Node*, std::string> vars_;
   std::map<std::string, std::string> weight_members_;
-  std::vector<std::string> inputs_;
+  std::vector<std::pair<std::string, std::string>> inputs_;  // local, parameter
   std::set<std::string> ops_headers_;
   std::set<std::string> helpers_;
   std::set<std::string> extra_includes_;

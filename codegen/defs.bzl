@@ -8,7 +8,7 @@
         return_nodes = ["layer1", "layer2.0.add", "layer4:final"],
         class_name = "ResNet18Features",
         namespace = "vision",
-        stem = "resnet18_features",                   # default: snake_case(class_name)
+        # stem = "resnet18_features",                 # default: snake_case(class_name)
     )
 
 At build time this runs `featx codegen` (//tools:featx, built for the execution
@@ -55,29 +55,66 @@ _LOWER = "abcdefghijklmnopqrstuvwxyz"
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _DIGITS = "0123456789"
 
-def snake_case(class_name):
-    """The default file stem for a class name.
+def _run_end(s, i, kind):
+    # The first index >= i that ends a run of `kind` characters.
+    for j in range(i, len(s)):
+        c = s[j]
+        if kind == "digits":
+            inside = c in _DIGITS
+        elif kind == "lower":
+            inside = c in _LOWER
+        elif kind == "capitals":
+            # Capitals, but not the one that starts a capitalized word.
+            inside = c in _UPPER and not (j + 1 < len(s) and s[j + 1] in _LOWER)
+        else:
+            inside = not (c in _UPPER or c in _DIGITS)
+        if not inside:
+            return j
+    return len(s)
 
-    '_' goes before an uppercase letter that follows a lowercase letter or a
-    digit, and before the last capital of a run of capitals that a lowercase
-    letter follows; then everything is lowercased:
-    SeedCnnFeatures -> seed_cnn_features, ResNet18Features -> res_net18_features,
-    HTTPServer -> http_server, VGG16 -> vgg16.
+def snake_case(class_name):
+    """The default file stem for a class name, as `featx codegen` makes it.
+
+    Mirrors featx::SnakeCase (codegen/cpp.cc): words are a capital with its
+    lower-case run, a run of capitals, or digits; digits and the word "Net"
+    join the word before them, as torchvision spells its models:
+    SeedCnnFeatures -> seed_cnn_features, ResNet18Features -> resnet18_features,
+    MobileNetV3Features -> mobilenet_v3_features.
     """
-    out = []
-    n = len(class_name)
-    for i in range(n):
+    words = []
+    i = 0
+    for _ in range(len(class_name)):
+        if i >= len(class_name):
+            break
+        start = i
         c = class_name[i]
-        if i > 0 and c in _UPPER:
-            prev = class_name[i - 1]
-            nxt = class_name[i + 1] if i + 1 < n else ""
-            if prev in _LOWER or prev in _DIGITS or (prev in _UPPER and nxt != "" and nxt in _LOWER):
-                out.append("_")
-        out.append(c.lower())
-    return "".join(out)
+        if c in _DIGITS:
+            i = _run_end(class_name, i, "digits")
+        elif c in _UPPER:
+            i += 1
+            if i < len(class_name) and class_name[i] in _LOWER:
+                i = _run_end(class_name, i, "lower")
+            else:
+                i = _run_end(class_name, i, "capitals")
+        else:
+            i = _run_end(class_name, i + 1, "other")
+        word = class_name[start:i].lower()
+        if words and (word[0] in _DIGITS or word == "net"):
+            words[-1] += word
+        else:
+            words.append(word)
+    return "_".join(words)
 
 def _is_identifier(s):
     if not s or s[0] in _DIGITS:
+        return False
+    for c in s.elems():
+        if not (c in _LOWER or c in _UPPER or c in _DIGITS or c == "_"):
+            return False
+    return True
+
+def _is_file_stem(s):
+    if not s:
         return False
     for c in s.elems():
         if not (c in _LOWER or c in _UPPER or c in _DIGITS or c == "_"):
@@ -179,14 +216,15 @@ def cc_feature_extractor(
       input_shape: optional example input shape, [1, 3, 224, 224] or "1,3,224,224".
       stem: file name stem of the four outputs; defaults to snake_case(class_name).
       visibility: of the cc_library and the _weights and _manifest filegroups.
-      **kwargs: passed to the cc_library (copts are appended to featx's);
+      **kwargs: passed to the cc_library (copts, deps and data are appended to
+        the macro's);
         tags, testonly and the compatibility attributes go to every target.
     """
     if stem == None:
         stem = snake_case(class_name)
     _check(name, "class_name", _is_identifier(class_name), class_name)
     _check(name, "namespace", all([_is_identifier(p) for p in namespace.split("::")]), namespace)
-    _check(name, "stem", _is_identifier(stem), stem)
+    _check(name, "stem (letters, digits, '_')", _is_file_stem(stem), stem)
     _check(name, "mode (want \"eval\" or \"train\")", mode in _MODES, mode)
     _check(name, "return_nodes", type(return_nodes) == "list" and len(return_nodes) > 0, return_nodes)
     for node in return_nodes:
@@ -236,7 +274,7 @@ def cc_feature_extractor(
         name = name,
         srcs = [stem + ".cc"],
         hdrs = [stem + ".h"],
-        data = [":" + name + "_weights"],
+        data = [":" + name + "_weights"] + kwargs.pop("data", []),
         copts = copts,
         deps = [Label("@libtorch//:libtorch")] + kwargs.pop("deps", []),
         visibility = visibility,

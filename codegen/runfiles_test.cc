@@ -22,7 +22,9 @@ class FindRunfileTest : public ::testing::Test {
       saved_.push_back(value == nullptr ? kUnset : value);
       unsetenv(name);
     }
-    root_ = fs::path(std::getenv("TEST_TMPDIR")) /
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    root_ = (tmp != nullptr ? fs::path(tmp)
+                            : fs::temp_directory_path() / "featx_runfiles_test") /
             ::testing::UnitTest::GetInstance()->current_test_info()->name();
     fs::remove_all(root_);
     fs::create_directories(root_);
@@ -57,10 +59,11 @@ class FindRunfileTest : public ::testing::Test {
 };
 
 TEST_F(FindRunfileTest, FindsDataDependencyUnderBazelTest) {
-  // The real runfiles of this test (data = ["runfiles.h"]), with Bazel's
-  // environment restored.
+  // The real runfiles of this test (data = ["runfiles.h"]): found through
+  // Bazel's environment under `bazel test`, next to the binary otherwise.
   RestoreBazelEnvironment();
-  std::string path = FindRunfile("featx/codegen/runfiles.h", nullptr);
+  std::string self = fs::read_symlink("/proc/self/exe").string();
+  std::string path = FindRunfile("featx/codegen/runfiles.h", self.c_str());
   ASSERT_FALSE(path.empty());
   std::ifstream in(path);
   std::string first_line;
