@@ -34,13 +34,13 @@ constexpr const char* kCppKeywords[] = {
     "volatile", "wchar_t", "while", "xor", "xor_eq", "at", "c10", "std", "torch",
 };
 
-// Text safe inside a // comment: printable ASCII only, no line continuation.
+// Text safe inside a // comment: printable ASCII only, no line continuation;
+// other bytes are written as \xNN.
 std::string CommentText(absl::string_view s) {
   std::string out;
   for (unsigned char c : s) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c < 0x20 || c >= 0x7f) {
+    // A backslash could end the line and continue the comment onto the next.
+    if (c == '\\' || c < 0x20 || c >= 0x7f) {
       absl::StrAppend(&out, "\\x", absl::Hex(c, absl::kZeroPad2));
     } else {
       out += static_cast<char>(c);

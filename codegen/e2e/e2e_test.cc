@@ -1,0 +1,174 @@
+// Generated C++ extractors, built by cc_feature_extractor, against the
+// TorchScript extractor of the same model and return nodes.
+
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "codegen/e2e/efficientnet_b0_features.h"
+#include "codegen/e2e/hostile_names_features.h"
+#include "codegen/e2e/mobilenet_v3_large_features.h"
+#include "codegen/e2e/resnet18_features.h"
+#include "codegen/e2e/seed_cnn_features.h"
+#include "codegen/e2e/swin_t_features.h"
+#include "codegen/e2e/vit_b_16_features.h"
+#include "codegen/runfiles.h"
+#include "featx.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "torch/script.h"
+
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string Weights(const std::string& stem) {
+  std::string path = featx::FindRunfile("featx/codegen/e2e/" + stem + ".weights", nullptr);
+  EXPECT_FALSE(path.empty()) << stem;
+  return path;
+}
+
+// The TorchScript extractor's outputs, in eval mode.
+c10::Dict<std::string, at::Tensor> Reference(const std::string& model,
+                                             const std::vector<std::string>& nodes,
+                                             const at::Tensor& x) {
+  absl::StatusOr<torch::jit::Module> m = featx::LoadModel("fixtures/" + model);
+  EXPECT_TRUE(m.ok()) << m.status();
+  absl::StatusOr<torch::jit::Module> extractor =
+      featx::CreateFeatureExtractor(*m, {.return_nodes = nodes});
+  EXPECT_TRUE(extractor.ok()) << extractor.status();
+  extractor->eval();
+  torch::NoGradGuard no_grad;
+  c10::Dict<std::string, at::Tensor> out;
+  for (const auto& item : extractor->forward({x}).toGenericDict()) {
+    out.insert(item.key().toStringRef(), item.value().toTensor());
+  }
+  return out;
+}
+
+// allclose(1e-5, 1e-5), also relative to the reference's magnitude (deep
+// random-weight features can be tiny), with the same keys in the same order.
+void ExpectSame(const c10::Dict<std::string, at::Tensor>& actual,
+                const c10::Dict<std::string, at::Tensor>& expected) {
+  ASSERT_EQ(actual.size(), expected.size());
+  auto a = actual.begin();
+  for (auto e = expected.begin(); e != expected.end(); ++e, ++a) {
+    ASSERT_EQ(a->key(), e->key());
+    const at::Tensor& got = a->value();
+    const at::Tensor& want = e->value();
+    ASSERT_EQ(got.sizes(), want.sizes()) << e->key();
+    double scale = want.abs().max().item<double>();
+    double diff = (got - want).abs().max().item<double>();
+    EXPECT_TRUE(got.allclose(want, 1e-5, 1e-5)) << e->key() << " max abs diff " << diff;
+    if (scale > 0) {
+      EXPECT_TRUE((got / scale).allclose(want / scale, 1e-5, 1e-5))
+          << e->key() << " max abs diff " << diff << " at scale " << scale;
+    }
+  }
+}
+
+template <typename Extractor>
+void Check(const std::string& stem, const std::string& model,
+           const std::vector<std::string>& nodes, std::vector<int64_t> shape) {
+  Extractor generated = Extractor::Load(Weights(stem));
+  torch::manual_seed(1);
+  at::Tensor x = torch::randn(shape);
+  ExpectSame(generated(x).ToDict(), Reference(model, nodes, x));
+}
+
+TEST(GeneratedExtractorTest, SeedCnn) {
+  Check<e2e::SeedCnnFeatures>("seed_cnn_features", "seed_cnn.pt",
+                              {"blocks.0", "blocks.1", "blocks.2", "blocks.3"}, {1, 3, 32, 32});
+}
+
+TEST(GeneratedExtractorTest, ResNet18) {
+  Check<e2e::ResNet18Features>("resnet18_features", "resnet18.pt",
+                               {"layer1", "layer2.0.add", "layer4"}, {1, 3, 224, 224});
+}
+
+TEST(GeneratedExtractorTest, MobileNetV3Large) {
+  Check<e2e::MobileNetV3LargeFeatures>("mobilenet_v3_large_features", "mobilenet_v3_large.pt",
+                                       {"features.6", "features.12"}, {1, 3, 224, 224});
+}
+
+TEST(GeneratedExtractorTest, EfficientNetB0) {
+  Check<e2e::EfficientNetB0Features>("efficientnet_b0_features", "efficientnet_b0.pt",
+                                     {"features.3", "features.5.2.add"}, {1, 3, 224, 224});
+}
+
+TEST(GeneratedExtractorTest, SwinT) {
+  Check<e2e::SwinTFeatures>("swin_t_features", "swin_t.pt", {"features.3", "features.5.1.add"},
+                            {1, 3, 224, 224});
+}
+
+TEST(GeneratedExtractorTest, VitB16) {
+  Check<e2e::VitB16Features>("vit_b_16_features", "vit_b_16.pt",
+                             {"encoder.layers.encoder_layer_5", "encoder.ln"}, {1, 3, 224, 224});
+}
+
+TEST(GeneratedExtractorTest, HostileNamesCompileAndRun) {
+  std::vector<std::string> nodes = {"blocks.0bad:0 key", "blocks.we-ird:we-ird",
+                                    "blocks.we_ird:we_ird", "blocks.a*/b:a*/b \"q\" \\",
+                                    "blocks.auto:\u00fcn\u00efcode"};
+  Check<e2e::HostileFeatures>("hostile_names_features", "tracer/hostile_names.pt", nodes,
+                              {1, 3, 8, 8});
+  // The keys come back exactly; the fields are sanitized identifiers.
+  e2e::HostileFeatures generated = e2e::HostileFeatures::Load(Weights("hostile_names_features"));
+  e2e::HostileFeatures::Features f = generated(torch::randn({1, 3, 8, 8}));
+  EXPECT_TRUE(f.v0_key.defined());
+  EXPECT_TRUE(f.we_ird.defined());
+  EXPECT_TRUE(f.we_ird_2.defined());
+  EXPECT_TRUE(f.ToDict().contains("a*/b \"q\" \\"));
+  EXPECT_TRUE(f.ToDict().contains("\u00fcn\u00efcode"));
+}
+
+// ---- the weights file
+
+std::string Bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+std::string LoadError(const std::function<void()>& load) {
+  try {
+    load();
+  } catch (const c10::Error& e) {
+    return e.what_without_backtrace();
+  }
+  return "";
+}
+
+TEST(WeightsFileTest, MissingFileThrows) {
+  EXPECT_THAT(LoadError([] { e2e::SeedCnnFeatures::Load("/nonexistent/x.weights"); }),
+              HasSubstr("cannot open weights file '/nonexistent/x.weights'"));
+}
+
+TEST(WeightsFileTest, TruncatedFileThrows) {
+  std::string bytes = Bytes(Weights("seed_cnn_features"));
+  std::string path = ::testing::TempDir() + "/truncated.weights";
+  std::ofstream(path, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  EXPECT_THAT(LoadError([&] { e2e::SeedCnnFeatures::Load(path); }), HasSubstr("is not readable"));
+}
+
+TEST(WeightsFileTest, OtherModelsWeightsAreRejected) {
+  std::string resnet = Weights("resnet18_features");
+  EXPECT_THAT(LoadError([&] { e2e::SeedCnnFeatures::Load(resnet); }),
+              HasSubstr("fingerprint mismatch"));
+}
+
+TEST(WeightsFileTest, PythonCanReadItAsAPlainDict) {
+  // LibTorch's own serialization: the file is a zip archive, as torch.save writes.
+  std::string bytes = Bytes(Weights("seed_cnn_features"));
+  ASSERT_GE(bytes.size(), 4);
+  EXPECT_EQ(bytes.substr(0, 2), "PK");
+  c10::IValue file = torch::jit::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
+  c10::impl::GenericDict dict = file.toGenericDict();
+  EXPECT_EQ(dict.at("format_version").toInt(), 1);
+  // Pruned: only blocks.0-3's convolutions, no classifier.
+  c10::impl::GenericDict tensors = dict.at("tensors").toGenericDict();
+  EXPECT_TRUE(tensors.contains("blocks.3.convs.2.0.weight"));
+  EXPECT_FALSE(tensors.contains("cls.weight"));
+}
+
+}  // namespace
