@@ -313,6 +313,7 @@ class Emitter {
     std::string ind = Indent(depth);
     switch (n.op()) {
       case OpCode::kPlaceholder: {
+        if (vars_.contains(&n)) return absl::OkStatus();  // a loop's, bound by EmitLoop
         if (depth != 1) return absl::UnimplementedError("block inputs are not supported");
         std::string var = NewVar(n);
         inputs_.push_back({var, names_.Unique(var + "_in")});
@@ -334,6 +335,8 @@ class Emitter {
       }
       case OpCode::kIf:
         return EmitIf(n, depth, out);
+      case OpCode::kLoop:
+        return EmitLoop(n, depth, out);
       default:
         return absl::UnimplementedError(absl::StrCat(OpCodeName(n.op()), " is not supported"));
     }
@@ -379,6 +382,48 @@ class Emitter {
                     " {\n", ind, "  if (", cond, ") {\n", then_body, ind, "    return ",
                     Pack(then_results), ";\n", ind, "  }\n", else_body, ind, "  return ",
                     Pack(else_results), ";\n", ind, "}();\n");
+    return absl::OkStatus();
+  }
+
+  // prim::Loop(trip_count, condition, carried...) as a for loop; the body's
+  // placeholders are (iteration, carried...), its outputs (condition, carried...).
+  absl::Status EmitLoop(const Node& n, int depth, std::string* out) {
+    const Graph& body = *n.blocks()[0];
+    std::vector<Node*> params = body.Placeholders();
+    size_t carried = n.args().size() - 2;
+    if (params.size() != carried + 1 || body.output()->args().size() != carried + 1) {
+      return absl::InternalError("loop body does not match its carried values");
+    }
+    std::string ind = Indent(depth);
+    ASSIGN_OR_RETURN(std::string trips, Expr(n.args()[0], "int"));
+    ASSIGN_OR_RETURN(std::string cond, Expr(n.args()[1], "bool"));
+    std::string var = NewVar(n);
+    std::string go = names_.Unique(var + "_continue");
+    std::string header = absl::StrCat(ind, "  bool ", go, " = ", cond, ";\n");
+    std::vector<std::string> state;
+    for (size_t k = 0; k < carried; ++k) {
+      ASSIGN_OR_RETURN(std::string init, Expr(n.args()[k + 2], ""));
+      std::string v = NewVar(*params[k + 1]);
+      absl::StrAppend(&header, ind, "  auto ", v, " = ", init, ";\n");
+      state.push_back(v);
+    }
+    std::string i = NewVar(*params[0]);
+    std::string inner;
+    ASSIGN_OR_RETURN(std::vector<std::string> results, EmitGraph(body, depth + 2, &inner));
+    absl::StrAppend(out, ind, Comment(n), "\n", ind, "auto ", var, " = [&] {\n", header, ind,
+                    "  for (int64_t ", i, " = 0; ", go, " && ", i, " < ", trips, "; ++", i,
+                    ") {\n", inner);
+    // Assign through temporaries: a result may read another carried value.
+    for (size_t k = 0; k < results.size(); ++k) {
+      absl::StrAppend(out, ind, "    auto next_", k, " = ", results[k], ";\n");
+    }
+    absl::StrAppend(out, ind, "    ", go, " = next_0;\n");
+    for (size_t k = 0; k < carried; ++k) {
+      absl::StrAppend(out, ind, "    ", state[k], " = next_", k + 1, ";\n");
+    }
+    absl::StrAppend(out, ind, "  }\n", ind, "  return ", state.empty() ? "c10::nullopt" : Pack(state),
+                    ";\n", ind, "}();\n");
+    if (state.empty()) vars_[&n] = "c10::nullopt";
     return absl::OkStatus();
   }
 
@@ -1019,11 +1064,15 @@ class Emitter {
         "              \"(fingerprint mismatch); regenerate both together\");\n",
         "  TORCH_CHECK(dict.contains(\"tensors\") && dict.at(\"tensors\").isGenericDict(),\n",
         "              \"weights file '\", weights_path, \"' has no tensors\");\n",
-        "  c10::impl::GenericDict tensors = dict.at(\"tensors\").toGenericDict();\n",
-        "  auto get = [&](const char* name) {\n",
-        "    TORCH_CHECK(tensors.contains(name) && tensors.at(name).isTensor(), \"weights file '\",\n",
-        "                weights_path, \"' lacks tensor '\", name, \"'\");\n",
-        "    return tensors.at(name).toTensor();\n  };\n  ", cls, " extractor;\n");
+        "  c10::impl::GenericDict tensors = dict.at(\"tensors\").toGenericDict();\n");
+    if (!input_.weights.empty()) {
+      absl::StrAppend(
+          &out, "  auto get = [&](const char* name) {\n",
+          "    TORCH_CHECK(tensors.contains(name) && tensors.at(name).isTensor(), \"weights file '\",\n",
+          "                weights_path, \"' lacks tensor '\", name, \"'\");\n",
+          "    return tensors.at(name).toTensor();\n  };\n");
+    }
+    absl::StrAppend(&out, "  ", cls, " extractor;\n");
     for (const std::string& w : input_.weights) {
       absl::StrAppend(&out, "  extractor.", weight_members_.at(w), " = get(", StringLiteral(w),
                       ");\n");

@@ -91,6 +91,20 @@ output(%9)
 )g",
        {"flat"},
        Schemas()},
+      {"loop",
+       R"g(%0 = placeholder x : Tensor
+%1 = call_function aten::size(%0) : int[]
+%2 = call_function aten::__getitem__.t(%1, 0) : int
+%3 = loop(%2, true, %0) : Tensor {
+  %4 = placeholder i : int
+  %5 = placeholder y : Tensor
+  %6 = call_function aten::add.Tensor(%5, %0, 1) : Tensor
+  output(true, %6)
+}
+output(%3)
+)g",
+       {"sum"},
+       Schemas()},
       // Names and keys from the model are untrusted: comments, string
       // literals and identifiers must stay well-formed.
       {"hostile_names",

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "codegen/e2e/data_dependent_loop_features.h"
 #include "codegen/e2e/efficientnet_b0_features.h"
 #include "codegen/e2e/hostile_names_features.h"
 #include "codegen/e2e/mobilenet_v3_large_features.h"
@@ -121,6 +122,19 @@ TEST(GeneratedExtractorTest, HostileNamesCompileAndRun) {
   EXPECT_TRUE(f.we_ird_2.defined());
   EXPECT_TRUE(f.ToDict().contains("a*/b \"q\" \\"));
   EXPECT_TRUE(f.ToDict().contains("\u00fcn\u00efcode"));
+}
+
+// The TorchScript back end does not rebuild loops yet, so the reference here
+// is the model's own forward.
+TEST(GeneratedExtractorTest, DataDependentLoop) {
+  e2e::LoopFeatures generated = e2e::LoopFeatures::Load(Weights("data_dependent_loop_features"));
+  torch::jit::Module model = torch::jit::load("fixtures/tracer/data_dependent_loop.pt");
+  for (int64_t batch : {1, 3, 5}) {
+    at::Tensor x = torch::randn({batch, 4});
+    c10::Dict<std::string, at::Tensor> expected;
+    expected.insert("relu", model.forward({x}).toTensor());
+    ExpectSame(generated(x).ToDict(), expected);
+  }
 }
 
 // ---- the weights file
