@@ -199,4 +199,35 @@ expect_error 2
 run nodes "$TMP/does_not_exist.pt" --mode=test
 expect_error 2
 
+# --- extract and codegen ------------------------------------------------------------
+
+run extract "$MYMODULE" --return_nodes=submodule.lin:lin,clamp --out="$TMP/extractor.pt"
+expect_rc 0
+expect_empty_stderr
+[[ -s "$TMP/extractor.pt" ]] || fail "extract wrote no $TMP/extractor.pt"
+run run "$TMP/extractor.pt" --input_shape=3,4
+expect_rc 0
+expect_stdout "lin	shape=[3, 4]	dtype=float
+clamp	shape=[3, 4]	dtype=float"
+run extract "$MYMODULE" --return_nodes=submodule.lin
+expect_error 2  # no --out
+run extract "$MYMODULE" --return_nodes=no.such.node --out="$TMP/x.pt"
+expect_error 1
+
+mkdir -p "$TMP/gen"
+run codegen "$MYMODULE" --return_nodes=submodule.relu:feat --class_name=MyModuleFeatures \
+  --namespace=demo --out_dir="$TMP/gen" --input_shape=3,4
+expect_rc 0
+expect_empty_stderr
+for f in my_module_features.h my_module_features.cc my_module_features.weights my_module_features.json; do
+  [[ -s "$TMP/gen/$f" ]] || fail "codegen wrote no $f"
+done
+grep -q '"key": "feat", "node": "submodule.relu", "module": "submodule"' "$TMP/gen/my_module_features.json" ||
+  fail "manifest lacks the output: $(cat "$TMP/gen/my_module_features.json")"
+grep -q '"shape": \[3, 4\]' "$TMP/gen/my_module_features.json" || fail "manifest lacks the shape"
+run codegen "$MYMODULE" --return_nodes=clamp --namespace=demo --out_dir="$TMP/gen"
+expect_error 2  # no --class_name
+run codegen "$MYMODULE" --return_nodes=clamp --class_name=X --namespace=demo --out_dir="$TMP/no/such/dir"
+expect_error 1
+
 echo "cli_test: all $checks featx runs behaved as specified"
