@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "featx.h"
 #include "graph/text.h"
 #include "naming/naming.h"
@@ -150,10 +151,23 @@ constexpr int kOk = 0;
 constexpr int kBadInput = 1;
 constexpr int kBadUsage = 2;
 
+// One line for the user. LibTorch's interpreter errors start with a generic
+// sentence and end with the cause ("RuntimeError: ..."), so those keep the
+// last line instead of the first.
+std::string OneLine(absl::string_view message) {
+  std::vector<absl::string_view> lines =
+      absl::StrSplit(message, '\n', absl::SkipWhitespace());
+  if (lines.empty()) return "unknown error";
+  if (absl::StrContains(lines.front(), "failed in the TorchScript interpreter") &&
+      lines.size() > 1) {
+    return absl::StrCat(absl::StripSuffix(lines.front(), "."), ": ",
+                        absl::StripAsciiWhitespace(lines.back()));
+  }
+  return std::string(lines.front());
+}
+
 int Fail(int code, absl::string_view message) {
-  std::string line(message);
-  line = line.substr(0, line.find('\n'));
-  std::cerr << "featx: " << line << "\n";
+  std::cerr << "featx: " << OneLine(message) << "\n";
   return code;
 }
 
@@ -209,7 +223,11 @@ int RunModel(torch::jit::Module model, const ExtractorSpec& spec, const std::vec
 }
 
 int Run(int argc, char** argv) {
-  if (argc == 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "help")) {
+  bool help = false;
+  for (int i = 1; i < argc; ++i) {
+    help = help || std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h";
+  }
+  if (help || (argc == 2 && std::string(argv[1]) == "help")) {
     std::cout << kUsage;
     return kOk;
   }
