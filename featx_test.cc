@@ -189,6 +189,22 @@ TEST(CreateFeatureExtractorTest, SeparateTrainAndEvalNodesFollowTheTrainingFlag)
   EXPECT_EQ(extractor->forward({x}).toGenericDict().at("y").toTensor()[0].item<double>(), 4.0);
 }
 
+// A loop that only the input decides stays a loop in the extractor.
+TEST(CreateFeatureExtractorTest, DataDependentLoopIsRebuilt) {
+  absl::StatusOr<torch::jit::Module> model = LoadModel("fixtures/tracer/data_dependent_loop.pt");
+  ASSERT_TRUE(model.ok()) << model.status();
+  absl::StatusOr<torch::jit::Module> extractor =
+      CreateFeatureExtractor(*model, {.return_nodes = {"loop", "relu:out"}});
+  ASSERT_TRUE(extractor.ok()) << extractor.status();
+  for (int64_t batch : {1, 4}) {
+    at::Tensor x = torch::randn({batch, 3});
+    at::Tensor expected = model->forward({x}).toTensor();
+    c10::impl::GenericDict out = extractor->forward({x}).toGenericDict();
+    EXPECT_TRUE(out.at("out").toTensor().allclose(expected, 1e-6, 1e-6));
+    EXPECT_TRUE(out.at("loop").toTensor().relu().allclose(expected, 1e-6, 1e-6));
+  }
+}
+
 // The same model and options give byte-identical generated files.
 TEST(GenerateCppExtractorTest, IsDeterministic) {
   absl::StatusOr<torch::jit::Module> model = LoadModel("fixtures/resnet18.pt");

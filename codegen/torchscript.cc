@@ -326,6 +326,8 @@ class Emitter {
         return n.IsOperator() ? EmitOperator(n) : EmitFunction(n);
       case OpCode::kIf:
         return EmitIf(n);
+      case OpCode::kLoop:
+        return EmitLoop(n);
       default:
         return absl::UnimplementedError(
             absl::StrCat(OpCodeName(n.op()), " nodes are not supported yet"));
@@ -368,6 +370,34 @@ class Emitter {
     }
     if (node->maybeSchema() == nullptr) return absl::InternalError("overload did not resolve");
     return Pack(node);
+  }
+
+  // prim::Loop(trip_count, condition, carried...); the body's inputs are
+  // (iteration, carried...) and its outputs (condition, carried...).
+  absl::StatusOr<jit::Value*> EmitLoop(const Node& n) {
+    std::vector<jit::Value*> inputs;
+    ASSIGN_OR_RETURN(jit::Value * trips, ValueOf(n.args()[0], c10::IntType::get()));
+    ASSIGN_OR_RETURN(jit::Value * cond, ValueOf(n.args()[1], c10::BoolType::get()));
+    inputs = {trips, cond};
+    for (size_t k = 2; k < n.args().size(); ++k) {
+      ASSIGN_OR_RETURN(jit::Value * v, ValueOf(n.args()[k], nullptr));
+      inputs.push_back(v);
+    }
+    size_t carried = inputs.size() - 2;
+    jit::Node* loop = graph_.insertNode(graph_.create(c10::prim::Loop, inputs, carried));
+    jit::Block* body = loop->addBlock();
+    std::vector<jit::Value*> body_inputs = {body->addInput()->setType(c10::IntType::get())};
+    for (size_t k = 0; k < carried; ++k) {
+      body_inputs.push_back(body->addInput()->setType(inputs[k + 2]->type()));
+      loop->output(k)->setType(inputs[k + 2]->type());
+    }
+    {
+      jit::WithInsertPoint guard(body);
+      ASSIGN_OR_RETURN(std::vector<jit::Value*> results, Emit(*n.blocks()[0], body_inputs));
+      for (jit::Value* r : results) body->registerOutput(r);
+    }
+    if (carried == 0) return graph_.insertConstant(c10::IValue());
+    return Pack(loop);
   }
 
   absl::StatusOr<jit::Value*> EmitIf(const Node& n) {

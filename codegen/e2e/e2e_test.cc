@@ -124,8 +124,8 @@ TEST(GeneratedExtractorTest, HostileNamesCompileAndRun) {
   EXPECT_TRUE(f.ToDict().contains("\u00fcn\u00efcode"));
 }
 
-// The TorchScript back end does not rebuild loops yet, so the reference here
-// is the model's own forward.
+// A loop only the input decides; the reference is the model's own forward, at
+// several trip counts.
 TEST(GeneratedExtractorTest, DataDependentLoop) {
   e2e::LoopFeatures generated = e2e::LoopFeatures::Load(Weights("data_dependent_loop_features"));
   torch::jit::Module model = torch::jit::load("fixtures/tracer/data_dependent_loop.pt");
