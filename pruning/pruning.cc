@@ -193,14 +193,6 @@ absl::Status CheckOutputs(const Graph& graph, const std::vector<Node*>& outputs)
   return absl::OkStatus();
 }
 
-// Graph::EraseIf drops the uses of an erased node's own arguments but not those
-// of the nodes in its blocks; detach them so no outer value keeps a dangling user.
-void DetachBlocks(Node& node) {
-  for (const auto& block : node.blocks()) {
-    ForEachNodeRecursive(*block, [](Node* n) { n->owner()->SetArgs(n, {}); });
-  }
-}
-
 // A name for the clone of `v` that no node has yet ("layer1.0.bn1_clone").
 std::string CloneName(const Graph& graph, const Node& v,
                       absl::flat_hash_set<std::string>& taken) {
@@ -255,9 +247,6 @@ absl::StatusOr<PruneResult> PruneToOutputs(Graph& graph, const std::vector<Node*
     }
   }
 
-  for (const auto& node : graph.nodes()) {
-    if (!liveness.live(graph.IndexOf(node.get()))) DetachBlocks(*node);
-  }
   graph.EraseIf([&](const Node& n) { return !liveness.live(graph.IndexOf(&n)); });
 
   PruneResult result;
