@@ -279,6 +279,15 @@ absl::StatusOr<torch::jit::Module> LoadModel(const std::string& path) {
   }
 }
 
+std::string NodeNamesToJson(const NodeNames& names) {
+  auto list = [](const std::vector<std::string>& items) {
+    std::vector<std::string> quoted;
+    for (const std::string& s : items) quoted.push_back(JsonQuote(s));
+    return absl::StrCat("[", absl::StrJoin(quoted, ", "), "]");
+  };
+  return absl::StrCat("{\"train\": ", list(names.train), ", \"eval\": ", list(names.eval), "}");
+}
+
 std::string DescribeDifference(NodeNames::Difference d) {
   switch (d) {
     case NodeNames::Difference::kSame:

@@ -46,6 +46,9 @@ struct NodeNames {
   }
 };
 
+// {"train": [...], "eval": [...]}, on one line.
+std::string NodeNamesToJson(const NodeNames& names);
+
 // A sentence describing `d`, as torchvision's warning words it.
 std::string DescribeDifference(NodeNames::Difference d);
 

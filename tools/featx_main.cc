@@ -120,32 +120,6 @@ std::vector<std::string> SplitList(const std::string& s) {
   return absl::StrSplit(s, ',', absl::SkipEmpty());
 }
 
-std::string JsonString(absl::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (c < 0x20) {
-          absl::StrAppend(&out, "\\u00", absl::Hex(c, absl::kZeroPad2));
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
-std::string JsonList(const std::vector<std::string>& items) {
-  std::vector<std::string> quoted;
-  for (const std::string& s : items) quoted.push_back(JsonString(s));
-  return absl::StrCat("[", absl::StrJoin(quoted, ", "), "]");
-}
-
 // Exit codes.
 constexpr int kOk = 0;
 constexpr int kBadInput = 1;
@@ -358,8 +332,7 @@ int Run(int argc, char** argv) {
   absl::StatusOr<NodeNames> names = GetGraphNodeNames(*model, options);
   if (!names.ok()) return Fail(kBadInput, names.status().message());
   if (format == "json") {
-    std::cout << "{\"train\": " << JsonList(names->train) << ", \"eval\": " << JsonList(names->eval)
-              << "}\n";
+    std::cout << NodeNamesToJson(*names) << "\n";
   } else {
     for (const std::string& name : names->ForMode(mode)) std::cout << name << "\n";
   }
