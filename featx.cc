@@ -187,7 +187,7 @@ absl::StatusOr<CppExtractorFiles> Generate(const torch::jit::Module& model,
     return absl::InvalidArgumentError("a class name and a namespace are needed");
   }
   Namespace check;
-  if (check.Unique(spec.class_name) != spec.class_name) {
+  if (check.Unique(spec.class_name) != spec.class_name || spec.class_name == "Features") {
     return absl::InvalidArgumentError(
         absl::StrCat("class name '", spec.class_name, "' is not a valid C++ identifier"));
   }
@@ -208,7 +208,8 @@ absl::StatusOr<CppExtractorFiles> Generate(const torch::jit::Module& model,
                           .class_name = spec.class_name,
                           .namespace_name = spec.namespace_name,
                           .model_file = spec.model_file,
-                          .stem = spec.stem.empty() ? SnakeCase(spec.class_name) : spec.stem};
+                          .stem = spec.stem.empty() ? SnakeCase(spec.class_name) : spec.stem,
+                          .mode = spec.mode == Mode::kTrain ? "train" : "eval"};
   ASSIGN_OR_RETURN(input.operators, OperatorsOf(*pruned.graph));
   std::set<std::string> weights;
   ForEachNodeRecursive(*pruned.graph, [&](Node* n) {

@@ -205,6 +205,47 @@ TEST(CreateFeatureExtractorTest, DataDependentLoopIsRebuilt) {
   }
 }
 
+// Regressions from review: an append inside a data-dependent branch, an
+// in-place write through a chunk view, and a branch that raises.
+TEST(CreateFeatureExtractorTest, AppendInsideDataDependentBranch) {
+  absl::StatusOr<torch::jit::Module> model = LoadModel("fixtures/tracer/append_in_branch.pt");
+  ASSERT_TRUE(model.ok()) << model.status();
+  absl::StatusOr<torch::jit::Module> extractor =
+      CreateFeatureExtractor(*model, {.return_nodes = {"mul"}});
+  ASSERT_TRUE(extractor.ok()) << extractor.status();
+  for (double sign : {1.0, -1.0}) {
+    at::Tensor x = torch::full({2}, sign);
+    at::Tensor got = extractor->forward({x}).toGenericDict().at("mul").toTensor();
+    EXPECT_TRUE(got.equal(model->forward({x}).toTensor())) << "sign " << sign << ": " << got;
+  }
+}
+
+TEST(CreateFeatureExtractorTest, WriteThroughChunkViewDoesNotCorruptOutput) {
+  absl::StatusOr<torch::jit::Module> model = LoadModel("fixtures/tracer/chunk_in_place.pt");
+  ASSERT_TRUE(model.ok()) << model.status();
+  absl::StatusOr<torch::jit::Module> extractor =
+      CreateFeatureExtractor(*model, {.return_nodes = {"conv", "add"}});
+  ASSERT_TRUE(extractor.ok()) << extractor.status();
+  torch::NoGradGuard no_grad;  // the model writes into a chunk view, which autograd forbids
+  at::Tensor x = torch::randn({1, 3, 2, 2});
+  c10::impl::GenericDict out = extractor->forward({x}).toGenericDict();
+  at::Tensor conv = model->attr("conv").toModule().forward({x}).toTensor();
+  EXPECT_TRUE(out.at("conv").toTensor().allclose(conv));
+  EXPECT_TRUE(out.at("add").toTensor().allclose(model->forward({x}).toTensor()));
+}
+
+TEST(CreateFeatureExtractorTest, BranchThatRaisesIsRebuilt) {
+  absl::StatusOr<torch::jit::Module> model = LoadModel("fixtures/tracer/raise_branch.pt");
+  ASSERT_TRUE(model.ok()) << model.status();
+  absl::StatusOr<torch::jit::Module> extractor =
+      CreateFeatureExtractor(*model, {.return_nodes = {"mul"}});
+  ASSERT_TRUE(extractor.ok()) << extractor.status();
+  at::Tensor x = torch::randn({2, 3});
+  EXPECT_TRUE(extractor->forward({x}).toGenericDict().at("mul").toTensor().allclose(
+      model->forward({x}).toTensor()));
+  EXPECT_ANY_THROW(extractor->forward({torch::randn({2})}));  // the model's ValueError
+}
+
 // The same model and options give byte-identical generated files.
 TEST(GenerateCppExtractorTest, IsDeterministic) {
   absl::StatusOr<torch::jit::Module> model = LoadModel("fixtures/resnet18.pt");

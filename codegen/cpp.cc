@@ -50,7 +50,7 @@ std::string CommentText(absl::string_view s) {
 }
 
 // A C++ string literal; CEscape escapes quotes, backslashes and non-ASCII
-// bytes, and a "" break keeps a following hex digit out of an escape.
+// bytes (as octal escapes, which take at most three digits).
 std::string StringLiteral(absl::string_view s) {
   std::string escaped = absl::CEscape(s);
   return absl::StrCat("\"", escaped, "\"");
@@ -199,8 +199,16 @@ class Emitter {
   explicit Emitter(const CppExtractorInput& input) : input_(input) {}
 
   absl::StatusOr<CppSource> Run() {
+    // Names the generated code itself uses; no model name may take them.
+    for (const char* reserved :
+         {"features", "Features", "inference_mode", "int64_t", "NULL", "errno", "linux", "unix",
+          "assert", "FloorDiv", "Remainder", "GetItem", "SetItem", "SliceList", "ConcatLists",
+          "Contains", "AllOf", "AnyOf", "Find", "Format", "kFormatVersion", "kFingerprint"}) {
+      names_.Unique(reserved);
+    }
     for (const std::string& w : input_.weights) {
-      weight_members_[w] = absl::StrCat(names_.Unique("w_" + w), "_");
+      // The trailing '_' is part of the reserved name, so no local can shadow it.
+      weight_members_[w] = names_.Unique("w_" + w + "_");
     }
     std::string body;
     ASSIGN_OR_RETURN(std::vector<std::string> results, EmitGraph(*input_.graph, 1, &body));
@@ -414,12 +422,14 @@ class Emitter {
                     "  for (int64_t ", i, " = 0; ", go, " && ", i, " < ", trips, "; ++", i,
                     ") {\n", inner);
     // Assign through temporaries: a result may read another carried value.
+    std::vector<std::string> next;
     for (size_t k = 0; k < results.size(); ++k) {
-      absl::StrAppend(out, ind, "    auto next_", k, " = ", results[k], ";\n");
+      next.push_back(names_.Unique(absl::StrCat(var, "_next")));
+      absl::StrAppend(out, ind, "    auto ", next[k], " = ", results[k], ";\n");
     }
-    absl::StrAppend(out, ind, "    ", go, " = next_0;\n");
+    absl::StrAppend(out, ind, "    ", go, " = ", next[0], ";\n");
     for (size_t k = 0; k < carried; ++k) {
-      absl::StrAppend(out, ind, "    ", state[k], " = next_", k + 1, ";\n");
+      absl::StrAppend(out, ind, "    ", state[k], " = ", next[k + 1], ";\n");
     }
     absl::StrAppend(out, ind, "  }\n", ind, "  return ", state.empty() ? "c10::nullopt" : Pack(state),
                     ";\n", ind, "}();\n");
@@ -586,6 +596,10 @@ class Emitter {
       ASSIGN_OR_RETURN(std::string elem_type, CppType(ListElementType(n.type())));
       ASSIGN_OR_RETURN(std::string list, ListValue(n.args()[0], elem_type));
       expr = list;
+    } else if (target == "aten::append.t") {
+      absl::StrAppend(out, ind, Comment(n), "\n", ind, a[0], ".push_back(", a[1], ");\n");
+      vars_[&n] = vars_.at(n.args()[0].node());
+      return absl::OkStatus();
     } else if (target == "aten::_set_item.t") {
       helpers_.insert("getitem");
       absl::StrAppend(out, ind, Comment(n), "\n", ind, "SetItem(", a[0], ", ", a[1], ", ", a[2],
@@ -686,11 +700,25 @@ class Emitter {
   // `x is None` / `x is not None`: constant for a value that cannot be None,
   // has_value() for an optional.
   absl::StatusOr<std::string> IsNone(const Node& n, bool is) {
+    auto none = [](const Argument& a) {
+      return a.kind() == Argument::Kind::kNone || (a.is_node() && a.node()->type() == "NoneType");
+    };
+    if (n.args().size() != 2) return absl::UnimplementedError("`is` needs two operands");
     const Argument* value = nullptr;
-    for (const Argument& arg : n.args()) {
-      if (arg.kind() != Argument::Kind::kNone) value = &arg;
+    if (none(n.args()[0])) {
+      value = &n.args()[1];
+    } else if (none(n.args()[1])) {
+      value = &n.args()[0];
+    } else if (n.args()[0].is_node() && n.args()[1].is_node() &&
+               n.args()[0].node()->type() == "Tensor" && n.args()[1].node()->type() == "Tensor") {
+      // Tensor identity (MultiheadAttention's `query is key`).
+      ASSIGN_OR_RETURN(std::string a, NodeExpr(n.args()[0].node()));
+      ASSIGN_OR_RETURN(std::string b, NodeExpr(n.args()[1].node()));
+      return absl::StrCat(is ? "" : "!", a, ".is_same(", b, ")");
+    } else {
+      return absl::UnimplementedError("`is` between values that are neither None nor tensors");
     }
-    if (value == nullptr) return std::string(is ? "true" : "false");
+    if (none(*value)) return std::string(is ? "true" : "false");
     if (!value->is_node()) return std::string(is ? "false" : "true");
     const std::string& type = value->node()->type();
     if (absl::StartsWith(type, "Optional[") || absl::EndsWith(type, "?")) {
@@ -798,11 +826,12 @@ class Emitter {
     absl::string_view element = EndsWithList(type) ? ListElement(type) : absl::string_view();
     if (element.size() == 1) element = "";  // a type variable ("t[]")
     if (element.empty() && !a.elements().empty()) {
-      // Unknown parameter type: infer from the first literal element.
-      element = a.elements()[0].kind() == Argument::Kind::kDouble ? "float"
-                : a.elements()[0].kind() == Argument::Kind::kNode  ? "Tensor"
-                : a.elements()[0].kind() == Argument::Kind::kBool  ? "bool"
-                                                                   : "int";
+      // Unknown parameter type: infer from the first element.
+      const Argument& first = a.elements()[0];
+      element = first.kind() == Argument::Kind::kDouble ? "float"
+                : first.kind() == Argument::Kind::kBool ? "bool"
+                : first.kind() == Argument::Kind::kNode ? absl::string_view(first.node()->type())
+                                                        : "int";
     }
     std::vector<std::string> parts;
     for (const Argument& e : a.elements()) {
@@ -822,15 +851,20 @@ class Emitter {
       return absl::StrCat("c10::List<c10::optional<at::Tensor>>({", joined, "})");
     }
     if (element == "float") return absl::StrCat("std::vector<double>{", joined, "}");
-    if (element == "bool" && (absl::EndsWith(type, "[]") || type.empty())) {
+    if (element == "bool" && (absl::EndsWith(type, "[]") || type.empty() || type == "t[]")) {
       return absl::StrCat("std::vector<bool>{", joined, "}");
     }
     if (element == "bool" && !absl::EndsWith(type, "[]") && absl::StartsWith(type, "bool[")) {
       std::string n(type.substr(5, type.size() - 6));
       return absl::StrCat("std::array<bool, ", n, ">{", joined, "}");
     }
+    if (element == "Optional[Tensor]") {
+      return absl::StrCat("std::vector<c10::optional<at::Tensor>>{", joined, "}");
+    }
     if (element == "int" || element == "SymInt") {
-      bool literal = a.IsLiteral() && !vector_lists_;
+      // An IntArrayRef of a braced list lives only as long as the call it is an
+      // argument of; anywhere else (declarations, returns) use a vector.
+      bool literal = a.IsLiteral() && !vector_lists_ && !type.empty();
       std::string ints = literal ? absl::StrCat("at::IntArrayRef({", joined, "})")
                                  : absl::StrCat("std::vector<int64_t>{", joined, "}");
       if (literal && element == "SymInt") {
@@ -838,9 +872,10 @@ class Emitter {
       }
       if (literal) return ints;
       if (element == "SymInt") return absl::StrCat("c10::fromIntArrayRefUnchecked(", ints, ")");
-      if (vector_lists_) return ints;
+      if (vector_lists_ || type.empty()) return ints;
       return absl::StrCat("at::IntArrayRef(", ints, ")");
     }
+    if (a.elements().empty() && element.empty()) return std::string("{}");  // typed by the use
     return absl::UnimplementedError(absl::StrCat("no C++ form for a list of type '", type, "'"));
   }
 
@@ -919,7 +954,8 @@ class Emitter {
                     "  // Reads the weights file written with this source. Throws c10::Error if\n"
                     "  // it is missing, truncated, or made for other generated code.\n  static ",
                     input_.class_name, " Load(const std::string& weights_path);\n\n",
-                    "  // Runs the extractor (inference mode; the model's eval graph).\n",
+                    "  // Runs the extractor (in inference mode) on the model's ", input_.mode,
+                    " graph.\n",
                     "  Features operator()(", Params(), ") const;\n\n private:\n");
     for (const std::string& w : input_.weights) {
       absl::StrAppend(&out, "  at::Tensor ", weight_members_.at(w), ";  // ", CommentText(w),
@@ -960,14 +996,22 @@ class Emitter {
     }
     if (helpers_.count("slice")) {
       out +=
-          "// list[start:end:step] with Python's rules for None and negative bounds.\n"
+          "// list[start:end:step], with Python's rules for None, negative and\n"
+          "// out-of-range bounds and negative steps.\n"
           "template <typename T>\nstd::vector<T> SliceList(const std::vector<T>& list, c10::optional<int64_t> start,\n"
           "                         c10::optional<int64_t> end, int64_t step) {\n"
-          "  TORCH_CHECK(step > 0, \"list slice step must be positive\");\n"
+          "  TORCH_CHECK(step != 0, \"slice step cannot be zero\");\n"
           "  int64_t n = static_cast<int64_t>(list.size());\n"
-          "  auto clamp = [n](int64_t i) { return i < 0 ? std::max<int64_t>(i + n, 0) : std::min(i, n); };\n"
+          "  auto bound = [&](c10::optional<int64_t> v, int64_t missing) {\n"
+          "    if (!v.has_value()) return missing;\n"
+          "    int64_t i = *v < 0 ? *v + n : *v;\n"
+          "    if (i < 0) return step < 0 ? int64_t{-1} : int64_t{0};\n"
+          "    if (i >= n) return step < 0 ? n - 1 : n;\n"
+          "    return i;\n  };\n"
+          "  int64_t lo = bound(start, step < 0 ? n - 1 : 0);\n"
+          "  int64_t hi = bound(end, step < 0 ? -1 : n);\n"
           "  std::vector<T> out;\n"
-          "  for (int64_t i = clamp(start.value_or(0)); i < clamp(end.value_or(n)); i += step) out.push_back(list[i]);\n"
+          "  for (int64_t i = lo; step > 0 ? i < hi : i > hi; i += step) out.push_back(list[i]);\n"
           "  return out;\n}\n\n";
     }
     if (helpers_.count("concat")) {
@@ -990,8 +1034,10 @@ class Emitter {
           "// str.find(sub, start, end).\n"
           "int64_t Find(const std::string& s, const std::string& sub, int64_t start, int64_t end) {\n"
           "  int64_t n = static_cast<int64_t>(s.size());\n"
-          "  if (end < 0) end += n + 1;\n"
-          "  size_t at = s.substr(0, std::min<int64_t>(std::max<int64_t>(end, 0), n)).find(sub, std::max<int64_t>(start, 0));\n"
+          "  auto bound = [n](int64_t i) { return std::min(std::max<int64_t>(i < 0 ? i + n : i, 0), n); };\n"
+          "  int64_t lo = bound(start), hi = bound(end);\n"
+          "  if (lo > hi) return -1;\n"
+          "  size_t at = s.substr(0, hi).find(sub, lo);\n"
           "  return at == std::string::npos ? -1 : static_cast<int64_t>(at);\n}\n\n";
     }
     if (helpers_.count("format")) {

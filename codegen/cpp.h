@@ -49,6 +49,7 @@ struct CppExtractorInput {
   std::string namespace_name;     // "vision"; may be nested ("a::b")
   std::string model_file;         // base name for the header comment: "resnet18.pt"
   std::string stem;               // file stem: "resnet18_features"
+  std::string mode = "eval";      // which traced graph this is, for the header comment
   std::map<std::string, OperatorInfo> operators;  // every call_function operator target
   // The weights file's entries: get_attr targets, sorted. Written by the caller.
   std::vector<std::string> weights;

@@ -31,6 +31,8 @@ struct Case {
   std::map<std::string, OperatorInfo> operators;
 };
 
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
 const std::map<std::string, OperatorInfo>& Schemas() {
   static const auto* schemas = new std::map<std::string, OperatorInfo>{
       {"aten::conv2d",

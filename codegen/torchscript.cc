@@ -227,10 +227,12 @@ class Emitter {
         v = absl::InternalError(e.what());
       }
       if (!v.ok()) {
+        // The first non-empty line: schema-matching errors start with a newline.
         std::string what(v.status().message());
+        std::vector<std::string> lines = absl::StrSplit(what, '\n', absl::SkipWhitespace());
         return absl::UnimplementedError(absl::StrCat(
             "cannot rebuild node '", n.name(), "' (", n.target().empty() ? OpCodeName(n.op()) : n.target(),
-            ") in TorchScript: ", what.substr(0, what.find('\n'))));
+            ") in TorchScript: ", lines.empty() ? "unknown error" : lines.front()));
       }
       values_[&n] = *v;
     }
@@ -265,7 +267,10 @@ class Emitter {
       ASSIGN_OR_RETURN(jit::Value * v, ValueOf(e, element));
       elements.push_back(v);
     }
-    if (element == nullptr || element->kind() == c10::TypeKind::AnyType) {
+    // Unknown, Any, or a type variable ("t[]"): the elements say.
+    if ((element == nullptr || element->kind() == c10::TypeKind::AnyType ||
+         element->kind() == c10::TypeKind::VarType) &&
+        !elements.empty()) {
       element = elements.front()->type();
     }
     return graph_.insertNode(graph_.createList(element, elements))->output();
@@ -409,8 +414,20 @@ class Emitter {
       ASSIGN_OR_RETURN(std::vector<jit::Value*> results, Emit(*block, {}));
       for (jit::Value* r : results) b->registerOutput(r);
     }
+    // A branch that raises yields prim::Uninitialized (typed Any) for its
+    // results; the other branch has the real types.
     jit::Block* then_block = node->blocks()[0];
-    for (jit::Value* out : then_block->outputs()) node->addOutput()->setType(out->type());
+    jit::Block* else_block = node->blocks()[1];
+    for (size_t i = 0; i < then_block->outputs().size(); ++i) {
+      c10::TypePtr a = then_block->outputs()[i]->type();
+      c10::TypePtr b = else_block->outputs()[i]->type();
+      c10::TypePtr type = a->kind() == c10::TypeKind::AnyType ? b : a;
+      if (b->kind() != c10::TypeKind::AnyType && a->kind() != c10::TypeKind::AnyType) {
+        c10::optional<c10::TypePtr> unified = c10::unifyTypes(a, b);
+        if (unified.has_value()) type = *unified;
+      }
+      node->addOutput()->setType(type);
+    }
     if (node->outputs().empty()) return graph_.insertConstant(c10::IValue());
     return Pack(node);
   }

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <optional>
+#include <unordered_set>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/types/span.h"
 #include "absl/strings/str_cat.h"
@@ -316,7 +318,9 @@ class Tracer {
       env[node->output()] = inputs[0].elements[i < 0 ? i + n : i];
       return absl::OkStatus();
     }
-    if (kind == c10::aten::append &&
+    // Inside a data-dependent branch or loop the append may not happen: the
+    // list is materialized below instead (MaterializeMutatedLists).
+    if (kind == c10::aten::append && graph_ == call_graph_ &&
         (inputs[0].kind == Value::Kind::kList ||
          (inputs[0].is_constant() && inputs[0].constant.isList()))) {
       // A list comprehension builds its list with append: keep the list
@@ -463,19 +467,17 @@ class Tracer {
     return absl::StrCat("(", absl::StrJoin(types, ", "), ")");
   }
 
+  // An element taken out of a list or tuple shares storage with the container
+  // as far as in-place safety is concerned (chunk's pieces are views).
   Node* GetItem(Node* of, size_t index, const jit::Node* origin, const std::string& scope) {
-    if (origin->kind() == c10::prim::ListUnpack) {
-      return graph_->Append({.target = "aten::__getitem__.t",
-                             .args = {Argument::NodeRef(of), Argument::Int(index)},
-                             .type = TypeString(origin->outputs()[index]->type()),
-                             .scope = scope,
-                             .location = Location(origin)});
-    }
-    return graph_->Append({.target = "prim::TupleIndex",
+    return graph_->Append({.target = origin->kind() == c10::prim::ListUnpack
+                                         ? "aten::__getitem__.t"
+                                         : "prim::TupleIndex",
                            .args = {Argument::NodeRef(of), Argument::Int(index)},
                            .type = TypeString(origin->outputs()[index]->type()),
                            .scope = scope,
-                           .location = Location(origin)});
+                           .location = Location(origin),
+                           .alias_of = 0});
   }
 
   // Which arguments an operator writes, and which one its result aliases,
@@ -490,14 +492,26 @@ class Tracer {
       }
     }
     if (schema->returns().size() != 1 || schema->returns()[0].alias_info() == nullptr) return;
-    const auto& result_sets = schema->returns()[0].alias_info()->beforeSets();
+    // "Tensor(a)" aliases `a`; so does "Tensor(a)[]" (chunk, split, unbind),
+    // whose annotation is on the contained type.
+    const c10::AliasInfo* result = schema->returns()[0].alias_info();
+    std::unordered_set<c10::Symbol> result_sets = result->beforeSets();
+    for (const c10::AliasInfo& contained : result->containedTypes()) {
+      result_sets.insert(contained.beforeSets().begin(), contained.beforeSets().end());
+    }
     for (size_t i = 0; i < arguments.size(); ++i) {
-      if (arguments[i].alias_info() != nullptr &&
-          arguments[i].alias_info()->beforeSets() == result_sets) {
-        init.alias_of = static_cast<int>(i);
-        return;
+      if (arguments[i].alias_info() == nullptr) continue;
+      for (const c10::Symbol& set : arguments[i].alias_info()->beforeSets()) {
+        if (result_sets.count(set) && set != c10::AliasInfo::wildcardSet()) {
+          init.alias_of = static_cast<int>(i);
+          return;
+        }
       }
     }
+  }
+
+  static bool kind_is_getitem(const jit::Node* node) {
+    return node->kind() == c10::aten::__getitem__ || node->kind() == c10::prim::TupleIndex;
   }
 
   absl::Status AddOperator(const jit::Node* node, const std::vector<Value>& inputs, Env& env,
@@ -509,6 +523,7 @@ class Tracer {
                   .scope = scope,
                   .location = Location(node)};
     AliasInfo(node, init);
+    if (kind_is_getitem(node) && ContainsTensorType(node->output()->type())) init.alias_of = 0;
     Node* n = graph_->Append(std::move(init));
     BindOutputs(node, n, env, scope);
     return absl::OkStatus();
@@ -645,6 +660,11 @@ class Tracer {
                           absl::StartsWith(cls_name, "torchvision.ops.")) &&
                          IsIn(ShortName(cls_name), kFreshModules);
       if (!known_fresh) init.alias_of = 0;
+      // A leaf of the user's own may write its input; torch.nn and
+      // torchvision.ops modules do so only when `inplace` says so.
+      if (!absl::StartsWith(cls_name, "torch.nn.") && !absl::StartsWith(cls_name, "torchvision.ops.")) {
+        init.mutates = {0};
+      }
       Node* n = graph_->Append(std::move(init));
       if (options_.with_bodies) {
         jit::Function& body = callee.module->type()->getMethod(method);
@@ -714,6 +734,10 @@ class Tracer {
         }
       }
       if (!IsIn(ShortName(qualified), kFreshFunctions)) init.alias_of = 0;
+      std::string demangled = DemangleClassName(qualified);
+      if (!absl::StartsWith(demangled, "torch.") && !absl::StartsWith(demangled, "torchvision.")) {
+        init.mutates = {0};  // an autowrapped user function may write its input
+      }
       Node* n = graph_->Append(std::move(init));
       if (options_.with_bodies) {
         RETURN_IF_ERROR(
@@ -811,12 +835,18 @@ class Tracer {
         env = std::move(trial);
         return BindCallOutputs(node, std::move(carried), env);
       }
-      // Undo the partial unrolling, forgetting get_attr nodes it made.
+      // Undo the partial unrolling, forgetting get_attr nodes it made,
+      // including those in blocks of the nodes that go.
+      absl::flat_hash_set<const Node*> gone;
+      for (size_t k = size_before; k < g->size(); ++k) {
+        gone.insert(g->nodes()[k].get());
+        for (const auto& block : g->nodes()[k]->blocks()) {
+          ForEachNodeRecursive(*block, [&gone](Node* inner) { gone.insert(inner); });
+        }
+      }
       for (auto it = attrs_.begin(); it != attrs_.end();) {
         auto here = it++;
-        if (here->first.first == g && g->IndexOf(here->second) >= static_cast<int>(size_before)) {
-          attrs_.erase(here);
-        }
+        if (gone.contains(here->second)) attrs_.erase(here);
       }
       while (g->size() > size_before) {
         RETURN_IF_ERROR(g->Erase(g->nodes().back().get()));
