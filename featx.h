@@ -68,8 +68,8 @@ struct ExtractorSpec {
 // selected values, in the order given, computing only what they need. It
 // follows its own training flag (train and eval graphs, as DualGraphModule)
 // and holds copies of only the parameters and submodules it uses; `model` is
-// not changed. Unlike torchvision, a returned tensor is never overwritten by a
-// later in-place op. Errors: NotFound for an unknown query (with the closest
+// not changed. Unlike torchvision, a returned tensor is not overwritten by a
+// later in-place op (see pruning.h for what counts as one). Errors: NotFound for an unknown query (with the closest
 // names), InvalidArgument for bad specs, repeated keys or non-tensor nodes.
 absl::StatusOr<torch::jit::Module> CreateFeatureExtractor(const torch::jit::Module& model,
                                                           const ExtractorSpec& spec);
