@@ -510,7 +510,7 @@ class Tracer {
     }
   }
 
-  static bool kind_is_getitem(const jit::Node* node) {
+  static bool IsGetItem(const jit::Node* node) {
     return node->kind() == c10::aten::__getitem__ || node->kind() == c10::prim::TupleIndex;
   }
 
@@ -523,7 +523,7 @@ class Tracer {
                   .scope = scope,
                   .location = Location(node)};
     AliasInfo(node, init);
-    if (kind_is_getitem(node) && ContainsTensorType(node->output()->type())) init.alias_of = 0;
+    if (IsGetItem(node) && ContainsTensorType(node->output()->type())) init.alias_of = 0;
     Node* n = graph_->Append(std::move(init));
     BindOutputs(node, n, env, scope);
     return absl::OkStatus();
