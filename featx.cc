@@ -1,5 +1,7 @@
 #include "featx.h"
 
+#include <dlfcn.h>
+
 #include <fstream>
 #include <map>
 #include <set>
@@ -7,6 +9,7 @@
 #include <memory>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/str_join.h"
@@ -25,6 +28,14 @@
 namespace featx {
 
 namespace {
+
+// No LibTorch internal-assert wording reaches a user (the back ends quote
+// LibTorch's messages).
+template <typename T>
+absl::StatusOr<T> UserFacing(absl::StatusOr<T> result) {
+  if (result.ok()) return result;
+  return absl::Status(result.status().code(), RephraseInternalAssert(result.status().message()));
+}
 
 // True if `sub` is a subsequence of `seq`.
 bool IsSubsequence(const std::vector<std::string>& seq, const std::vector<std::string>& sub) {
@@ -148,10 +159,9 @@ absl::StatusOr<std::string> Manifest(const torch::jit::Module& model, const CppE
         shapes.insert(item.key().toStringRef(), item.value().toTensor());
       }
     } catch (const c10::Error& e) {
-      std::string what = e.what_without_backtrace();
       return absl::InvalidArgumentError(absl::StrCat("running the model on input shape [",
                                                      absl::StrJoin(spec.input_shape, ", "),
-                                                     "] failed: ", what.substr(0, what.find('\n'))));
+                                                     "] failed: ", DescribeLibTorchError(e)));
     }
   }
   std::vector<std::string> entries;
@@ -249,18 +259,17 @@ absl::StatusOr<torch::jit::Module> CreateFeatureExtractor(const torch::jit::Modu
                    PruneForMode(model, Mode::kTrain, per_mode.first, spec.trace_options));
   ASSIGN_OR_RETURN(PrunedMode eval,
                    PruneForMode(model, Mode::kEval, per_mode.second, spec.trace_options));
-  return BuildTorchScriptExtractor(model, {.graph = train.graph.get(), .keys = train.keys},
-                                   {.graph = eval.graph.get(), .keys = eval.keys});
+  return UserFacing(
+      BuildTorchScriptExtractor(model, {.graph = train.graph.get(), .keys = train.keys},
+                                {.graph = eval.graph.get(), .keys = eval.keys}));
 }
 
 absl::StatusOr<CppExtractorFiles> GenerateCppExtractor(const torch::jit::Module& model,
                                                        const CppExtractorSpec& spec) {
   try {
-    return Generate(model, spec);
+    return UserFacing(Generate(model, spec));
   } catch (const c10::Error& e) {
-    std::string what = e.what_without_backtrace();
-    return absl::InternalError(
-        absl::StrCat("generating C++ failed: ", what.substr(0, what.find('\n'))));
+    return absl::InternalError(absl::StrCat("generating C++ failed: ", DescribeLibTorchError(e)));
   }
 }
 
@@ -270,14 +279,31 @@ absl::StatusOr<torch::jit::Module> LoadModel(const std::string& path) {
   }
   try {
     return torch::jit::load(path);
-  } catch (const c10::Error& e) {
-    std::string what = e.what_without_backtrace();
-    return absl::InvalidArgumentError(absl::StrCat("'", path, "' is not a readable TorchScript file: ",
-                                                   what.substr(0, what.find('\n'))));
   } catch (const std::exception& e) {
+    std::string cause = DescribeLibTorchError(e);
+    if (absl::StartsWith(cause, "Unknown builtin op: ")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cannot load '", path, "': ", cause,
+          " (load the library that defines it first: --load_library=PATH, or "
+          "featx::LoadOperatorLibrary)"));
+    }
     return absl::InvalidArgumentError(
-        absl::StrCat("'", path, "' is not a readable TorchScript file: ", e.what()));
+        absl::StrCat("'", path, "' is not a readable TorchScript file: ", cause));
   }
+}
+
+absl::Status LoadOperatorLibrary(const std::string& path) {
+  if (!std::ifstream(path).good()) {
+    return absl::NotFoundError(absl::StrCat("cannot open operator library '", path, "'"));
+  }
+  // RTLD_GLOBAL, as torch.ops.load_library: a library may use another's symbols.
+  // The handle is never closed; its operators stay registered for the process.
+  if (dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL) == nullptr) {
+    const char* error = dlerror();
+    return absl::InvalidArgumentError(absl::StrCat("cannot load operator library '", path,
+                                                   "': ", error != nullptr ? error : "unknown"));
+  }
+  return absl::OkStatus();
 }
 
 std::string NodeNamesToJson(const NodeNames& names) {

@@ -24,8 +24,18 @@ namespace featx {
 
 // Loads a TorchScript file. NotFound if the file does not exist,
 // InvalidArgument if it is not a TorchScript archive (truncated, corrupt, or
-// another kind of file).
+// another kind of file) or calls an operator LibTorch does not know (the
+// message quotes LibTorch: "Unknown builtin op: torchvision::nms"; see
+// LoadOperatorLibrary).
 absl::StatusOr<torch::jit::Module> LoadModel(const std::string& path);
+
+// Loads a shared library of TorchScript operators into the process (dlopen),
+// so that models calling its operators load and run: for example torchvision's
+// C++ operators (torchvision::nms, roi_align), which detection models call.
+// Call it before LoadModel. InvalidArgument, quoting the loader, if the file
+// cannot be loaded; loading a library again is harmless. The CLI's
+// --load_library=PATH calls it.
+absl::Status LoadOperatorLibrary(const std::string& path);
 
 struct NodeNames {
   // How the two lists relate, in torchvision's terms.

@@ -321,11 +321,27 @@ class Emitter {
       case OpCode::kCallModule: {
         jit::Value* module = ModuleValue(n.target());
         const c10::ClassTypePtr& type = module->type()->expect<c10::ClassType>();
-        const c10::FunctionSchema& schema = type->getMethod("forward").getSchema();
-        ASSIGN_OR_RETURN(CallArgs call, NamedArgs(n, schema, 1));
-        call.args.insert(call.args.begin(), jit::NamedValue(module));
-        jit::MatchedSchema matched = jit::matchSchema(schema, {}, graph_, call.args, call.kwargs);
-        return graph_.insertMethodCall("forward", matched);
+        // An overloaded forward (nn.LSTM's) is compiled to forward__0,
+        // forward__1, ...: call the first overload the arguments match.
+        std::vector<std::string> methods;
+        for (int k = 0; type->findMethod("forward") == nullptr &&
+                        type->findMethod(absl::StrCat("forward__", k)) != nullptr;
+             ++k) {
+          methods.push_back(absl::StrCat("forward__", k));
+        }
+        if (methods.empty()) methods.push_back("forward");
+        for (size_t k = 0;; ++k) {
+          const c10::FunctionSchema& schema = type->getMethod(methods[k]).getSchema();
+          ASSIGN_OR_RETURN(CallArgs call, NamedArgs(n, schema, 1));
+          call.args.insert(call.args.begin(), jit::NamedValue(module));
+          try {
+            jit::MatchedSchema matched =
+                jit::matchSchema(schema, {}, graph_, call.args, call.kwargs);
+            return graph_.insertMethodCall(methods[k], matched);
+          } catch (const std::exception&) {
+            if (k + 1 == methods.size()) throw;
+          }
+        }
       }
       case OpCode::kCallFunction:
         return n.IsOperator() ? EmitOperator(n) : EmitFunction(n);

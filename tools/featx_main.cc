@@ -11,6 +11,8 @@
 //                          [--leaf_modules=...] [--input_shape=1,3,224,224] [--stem=...]
 //   featx run MODEL_OR_EXTRACTOR.pt --input_shape=1,3,224,224 [--return_nodes=...]
 //                          [--threads=N] [--save=OUTPUTS.pt]
+//   Every command also takes --load_library=LIB.so[,...]: operator libraries
+//   to load before the model.
 //
 // Errors are one line on stderr: exit code 1 for bad input (a missing or
 // unreadable model, a model featx cannot trace), 2 for bad usage.
@@ -71,6 +73,9 @@ flags:
                              where the files go
   --stem=S                   codegen: file stem (default: class_name in
                              snake_case, ResNet18Features -> resnet18_features)
+  --load_library=A.so,B.so   every command: load these TorchScript operator
+                             libraries before the model (a model calling
+                             torchvision::nms needs torchvision's C++ ops)
   --threads=N                run: intra-op threads (default: LibTorch's)
   --save=FILE                run: also write the outputs as a dict that
                              Python's torch.load reads
@@ -141,7 +146,7 @@ std::string OneLine(absl::string_view message) {
 }
 
 int Fail(int code, absl::string_view message) {
-  std::cerr << "featx: " << OneLine(message) << "\n";
+  std::cerr << "featx: " << RephraseInternalAssert(OneLine(message)) << "\n";
   return code;
 }
 
@@ -228,7 +233,8 @@ int Run(int argc, char** argv) {
   }
   for (const auto& [key, value] : cl.flags) {
     const std::vector<std::string>& names = allowed->second;
-    if (std::find(names.begin(), names.end(), key) == names.end()) {
+    // Every command loads a model, so every command takes --load_library.
+    if (key != "load_library" && std::find(names.begin(), names.end(), key) == names.end()) {
       return Fail(kBadUsage, absl::StrCat("unknown flag --", key, " for '", cl.command, "'"));
     }
   }
@@ -279,6 +285,10 @@ int Run(int argc, char** argv) {
     }
   }
 
+  for (const std::string& library : SplitList(cl.flags["load_library"])) {
+    absl::Status loaded = LoadOperatorLibrary(library);
+    if (!loaded.ok()) return Fail(kBadInput, loaded.message());
+  }
   absl::StatusOr<torch::jit::Module> model = LoadModel(cl.model);
   if (!model.ok()) return Fail(kBadInput, model.status().message());
 
@@ -347,6 +357,6 @@ int main(int argc, char** argv) {
     return featx::Run(argc, argv);
   } catch (const std::exception& e) {
     // LibTorch may throw from places featx does not wrap; never show a backtrace.
-    return featx::Fail(featx::kBadInput, e.what());
+    return featx::Fail(featx::kBadInput, featx::DescribeLibTorchError(e));
   }
 }

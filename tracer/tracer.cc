@@ -11,10 +11,14 @@
 #include "absl/types/span.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "graph/status_macros.h"
 #include "torch/csrc/jit/api/function_impl.h"
 #include "torch/csrc/jit/ir/ir.h"
+#include "torch/csrc/jit/runtime/operator.h"
 
 namespace featx {
 
@@ -52,7 +56,11 @@ struct Value {
 };
 
 std::string Location(const jit::Node* node) {
-  auto flc = node->sourceRange().file_line_col();
+  // The user's Python source when the archive records it, else the
+  // serialized TorchScript code.
+  c10::optional<jit::SourceRange> original = node->sourceRange().findSourceRangeThatGenerated();
+  auto flc = (original.has_value() ? *original : node->sourceRange()).file_line_col();
+  if (!flc.has_value()) flc = node->sourceRange().file_line_col();
   if (!flc.has_value()) return "";
   const auto& [file, line, col] = *flc;
   std::vector<std::string> parts = absl::StrSplit(file, '/');
@@ -90,6 +98,14 @@ constexpr absl::string_view kFreshFunctions[] = {
     "max_pool2d", "avg_pool2d", "interpolate", "pad", "shifted_window_attention",
     "_get_relative_position_bias", "_patch_merging_pad",
 };
+
+// "forward", or one overload of an overloaded forward: TorchScript compiles
+// nn.LSTM's `@overload def forward` into methods "forward__0", "forward__1".
+bool IsForward(absl::string_view method) {
+  if (method == "forward") return true;
+  if (!absl::ConsumePrefix(&method, "forward__") || method.empty()) return false;
+  return std::all_of(method.begin(), method.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
 
 bool IsIn(absl::string_view name, absl::Span<const absl::string_view> list) {
   return std::find(list.begin(), list.end(), name) != list.end();
@@ -235,9 +251,19 @@ class Tracer {
     for (const jit::Node* node : block.nodes()) {
       absl::Status s = WalkNode(node, env, scope);
       if (!s.ok()) return s;
+      if (node->kind() == c10::prim::RaiseException) raised_ = true;
+      // Nothing after a raise that always happens here runs. TorchScript
+      // still lists that code, reading prim::Uninitialized values (its
+      // lowering of `raise` and early `return`); it is not walked, and the
+      // block's results are Uninitialized, as TorchScript's are.
+      if (raised_) break;
     }
     std::vector<Value> outputs;
-    for (const jit::Value* v : block.outputs()) outputs.push_back(env.at(v));
+    for (const jit::Value* v : block.outputs()) {
+      auto it = env.find(v);
+      outputs.push_back(it != env.end() ? it->second
+                                        : Value::Constant(c10::IValue::uninitialized()));
+    }
     return outputs;
   }
 
@@ -268,9 +294,7 @@ class Tracer {
     if (kind == c10::prim::CallFunction) return CallFunction(node, env, scope);
     if (kind == c10::prim::If) return If(node, env, scope);
     if (kind == c10::prim::Loop) return Loop(node, env, scope);
-    if (kind == c10::prim::SetAttr) {
-      return Unsupported(node, scope, "assigning a module attribute in forward");
-    }
+    if (kind == c10::prim::SetAttr) return SetAttr(node, env, scope);
     if (kind == c10::prim::unchecked_cast) {
       env[node->output()] = env.at(node->input());
       return absl::OkStatus();
@@ -370,6 +394,10 @@ class Tracer {
     return AddOperator(node, inputs, env, scope);
   }
 
+  static bool IsUninitialized(const Value& v) {
+    return v.is_constant() && v.constant.tagKind() == "Uninitialized";
+  }
+
   static bool AllConstant(const std::vector<Value>& values) {
     return std::all_of(values.begin(), values.end(),
                        [](const Value& v) { return v.is_constant(); });
@@ -387,22 +415,41 @@ class Tracer {
     return true;
   }
 
+  // Runs the operator on constant inputs. An operator that throws here (a
+  // check that fails on these constants, a value its implementation does not
+  // expect) stays a runtime node instead, so that the extractor fails, or not,
+  // where the model would.
   absl::Status Fold(const jit::Node* node, const std::vector<Value>& inputs, Env& env,
                     const std::string& scope) {
+    for (const Value& v : inputs) {
+      if (IsUninitialized(v)) {
+        // Only code after a `raise` or an early return reads such a value,
+        // and WalkBlock stops there; evaluating it would trip LibTorch's
+        // internal asserts.
+        return Unsupported(node, scope,
+                           "it reads a value that is only defined on a path that raises or "
+                           "returns early");
+      }
+    }
     jit::Stack stack;
     for (const Value& v : inputs) stack.push_back(v.constant);
+    bool folded = true;
     try {
+      // The interpreter passes a vararg operator (aten::format) its input count.
+      if (node->maybeSchema() != nullptr && node->maybeSchema()->is_vararg() &&
+          node->getOperator().hasOperation()) {
+        stack.push_back(static_cast<int64_t>(inputs.size()));
+      }
       jit::Operation op = node->getOperation();
       op(stack);
-    } catch (const c10::Error& e) {
-      return Unsupported(node, scope,
-                         absl::StrCat("evaluating it on constants failed: ",
-                                      e.what_without_backtrace()));
     } catch (const std::exception& e) {
-      return Unsupported(node, scope, absl::StrCat("evaluating it on constants failed: ", e.what()));
+      folded = false;
     }
-    if (stack.size() != node->outputs().size()) {
-      return Unsupported(node, scope, "evaluating it gave the wrong number of results");
+    if (!folded || stack.size() != node->outputs().size()) {
+      if (!node->outputs().empty() && node->maybeSchema() != nullptr) {
+        return AddOperator(node, inputs, env, scope);
+      }
+      return Unsupported(node, scope, "evaluating it on constants failed");
     }
     for (size_t i = 0; i < stack.size(); ++i) {
       env[node->outputs()[i]] = Value::Constant(std::move(stack[i]));
@@ -541,9 +588,19 @@ class Tracer {
       return absl::OkStatus();
     }
     const c10::ClassTypePtr& type = owner.module->type();
+    auto assigned = assigned_.find(std::make_pair(owner.module.get(), field));
+    if (assigned != assigned_.end()) {
+      env[node->output()] = assigned->second;
+      return absl::OkStatus();
+    }
+    read_.insert(std::make_pair(owner.module.get(), field));
     std::optional<size_t> slot = FindSlot(*type, field);
     if (!slot.has_value()) return Unsupported(node, scope, "unknown attribute " + path);
     c10::IValue value = owner.module->getSlot(*slot);
+    if (value.isTensorList() ||
+        (value.isList() && value.toListRef().size() > 0 && value.toListRef()[0].isTensor())) {
+      return TensorListAttr(node, owner, path, value, env, scope);
+    }
     if (value.isObject() && value.toObjectRef().type()->is_module()) {
       Value m;
       m.kind = Value::Kind::kModule;
@@ -561,6 +618,90 @@ class Tracer {
     }
     env[node->output()] = Value::Constant(std::move(value));
     return absl::OkStatus();
+  }
+
+  // A list attribute of tensors that are the module's own parameters or
+  // buffers (nn.LSTM's `_flat_weights` holds weight_ih_l0, weight_hh_l0, ...):
+  // a list of get_attr nodes, found by tensor identity.
+  absl::Status TensorListAttr(const jit::Node* node, const Value& owner, const std::string& path,
+                              const c10::IValue& value, Env& env, const std::string& scope) {
+    const c10::ClassType& type = *owner.module->type();
+    Value list;
+    list.kind = Value::Kind::kList;
+    for (const c10::IValue& element : value.toListRef()) {
+      std::optional<size_t> found;
+      for (size_t i = 0; element.isTensor() && i < type.numAttributes() && !found; ++i) {
+        const c10::IValue& slot = owner.module->getSlot(i);
+        if ((type.is_parameter(i) || type.is_buffer(i)) && slot.isTensor() &&
+            slot.toTensor().unsafeGetTensorImpl() == element.toTensor().unsafeGetTensorImpl()) {
+          found = i;
+        }
+      }
+      if (!found.has_value()) {
+        return Unsupported(node, scope,
+                           absl::StrCat("attribute ", path,
+                                        " is a list of tensors that are not all parameters or "
+                                        "buffers of the module; mark the module as a leaf"));
+      }
+      std::string name = type.getAttributeName(*found);
+      list.elements.push_back(Value::OfNode(
+          GetAttrNode(owner.path.empty() ? name : absl::StrCat(owner.path, ".", name),
+                      type.is_buffer(*found), node, scope)));
+    }
+    env[node->output()] = std::move(list);
+    return absl::OkStatus();
+  }
+
+  // `self.x = value` in forward. Supported as state local to the call: later
+  // reads in this trace see `value`. Unsound, and so refused, when the value
+  // may carry over from an earlier call (the attribute was read before this
+  // assignment, as in `self.calls = self.calls + 1`) or when the assignment
+  // happens only on some paths (inside a data-dependent `if` or loop).
+  absl::Status SetAttr(const jit::Node* node, Env& env, const std::string& scope) {
+    const Value& owner = env.at(node->input(0));
+    const std::string& field = node->s(c10::attr::name);
+    if (owner.kind != Value::Kind::kModule) {
+      return Unsupported(node, scope, "assigning an attribute of something that is not a module");
+    }
+    std::string where = SetAttrContext(node, owner, field);
+    auto key = std::make_pair(owner.module.get(), field);
+    if (read_.contains(key)) {
+      return absl::UnimplementedError(absl::StrCat(
+          "cannot trace ", where,
+          ": forward reads the attribute before assigning it, so its value carries over from "
+          "one call to the next, which an extractor cannot reproduce"));
+    }
+    for (Graph* g = graph_; g->parent() != nullptr; g = g->parent()->owner()) {
+      if (g->parent()->op() == OpCode::kIf || g->parent()->op() == OpCode::kLoop) {
+        return absl::UnimplementedError(absl::StrCat(
+            "cannot trace ", where,
+            ": it is assigned inside a branch or loop that depends on the input"));
+      }
+    }
+    assigned_[key] = env.at(node->input(1));
+    return absl::OkStatus();
+  }
+
+  // "the assignment to attribute 'cache' of module 'block' (class Block) at
+  // model.py:31:8": prim::SetAttr records no source range, so the location
+  // is that of the nearest node in its block that has one (usually the
+  // assigned value).
+  std::string SetAttrContext(const jit::Node* node, const Value& owner, const std::string& field) {
+    std::string loc;
+    for (const jit::Node* n = node->prev(); loc.empty() && n->kind() != c10::prim::Param;
+         n = n->prev()) {
+      loc = Location(n);
+    }
+    for (const jit::Node* n = node->next(); loc.empty() && n->kind() != c10::prim::Return;
+         n = n->next()) {
+      loc = Location(n);
+    }
+    std::string cls(ShortName(DemangleClassName(owner.module->type()->name()->qualifiedName())));
+    std::string module = owner.path.empty()
+                             ? absl::StrCat("of the top-level module (class ", cls, ")")
+                             : absl::StrCat("of module '", owner.path, "' (class ", cls, ")");
+    return absl::StrCat("the assignment to attribute '", field, "' ", module,
+                        loc.empty() ? "" : absl::StrCat(" at ", loc));
   }
 
   // ClassType::findAttributeSlot scans every attribute, which is quadratic for
@@ -632,7 +773,7 @@ class Tracer {
     const std::string& method = node->s(c10::attr::name);
     std::vector<Value> inputs;
     for (const jit::Value* in : node->inputs()) inputs.push_back(env.at(in));
-    bool forward = method == "forward";
+    bool forward = IsForward(method);
     if (forward && IsLeafModule(callee.module, callee.path)) {
       ASSIGN_OR_RETURN(std::vector<Argument> args, ToArgs(node, inputs, scope, /*first=*/1));
       NodeInit init{.op = OpCode::kCallModule,
@@ -688,7 +829,9 @@ class Tracer {
     Graph* saved = graph_;
     graph_ = saved->AddBlock(n);
     ++leaf_depth_;
+    bool raised_before = raised_;
     absl::StatusOr<std::vector<Value>> outputs = Call(body, inputs, scope);
+    raised_ = raised_before;  // the leaf stays one node of the caller
     std::vector<Argument> results;
     for (size_t i = 0; outputs.ok() && i < outputs->size(); ++i) {
       absl::StatusOr<Argument> a = ToArg((*outputs)[i]);
@@ -787,7 +930,9 @@ class Tracer {
                                 .scope = scope});
       env[in] = Value::OfNode(p);
     }
+    bool raised_before = raised_;
     absl::StatusOr<std::vector<Value>> outputs = WalkBlock(block, env, scope);
+    raised_ = raised_before;  // the raise depends on the branch or loop taken
     if (outputs.ok()) {
       std::vector<Argument> results;
       for (const Value& v : *outputs) {
@@ -815,6 +960,8 @@ class Tracer {
       // Unroll, as FX runs the Python loop. Falls back to a loop node if the
       // condition stops being constant.
       Env trial = env;
+      auto assigned_before = assigned_;
+      auto read_before = read_;
       Graph* g = graph_;
       size_t size_before = g->size();
       std::vector<Value> carried(inputs.begin() + 2, inputs.end());
@@ -824,6 +971,10 @@ class Tracer {
         trial[body.inputs()[0]] = Value::Constant(i);
         for (size_t k = 0; k < carried.size(); ++k) trial[body.inputs()[k + 1]] = carried[k];
         ASSIGN_OR_RETURN(std::vector<Value> out, WalkBlock(body, trial, scope));
+        if (raised_) {
+          carried.assign(out.begin() + 1, out.end());
+          break;
+        }
         if (!out[0].is_constant()) {
           unrolled = false;
           break;
@@ -848,6 +999,8 @@ class Tracer {
         auto here = it++;
         if (gone.contains(here->second)) attrs_.erase(here);
       }
+      assigned_ = std::move(assigned_before);
+      read_ = std::move(read_before);
       while (g->size() > size_before) {
         RETURN_IF_ERROR(g->Erase(g->nodes().back().get()));
       }
@@ -868,6 +1021,13 @@ class Tracer {
   Graph* graph_ = nullptr;
   Graph* call_graph_ = nullptr;  // the graph the current function call started in
   int leaf_depth_ = 0;  // > 0 while tracing a leaf's body
+  // Set once a prim::RaiseException is walked that always runs where it is:
+  // the rest of the enclosing blocks is unreachable, up to the nearest
+  // data-dependent block or leaf body.
+  bool raised_ = false;
+  // Module attributes assigned in forward, and those read from the module.
+  absl::flat_hash_map<std::pair<const c10::ivalue::Object*, std::string>, Value> assigned_;
+  absl::flat_hash_set<std::pair<const c10::ivalue::Object*, std::string>> read_;
   absl::flat_hash_map<std::pair<const Graph*, std::string>, Node*> attrs_;
   absl::flat_hash_map<const c10::ClassType*, absl::flat_hash_map<std::string, size_t>> slots_;
 };
@@ -885,12 +1045,55 @@ std::string DemangleClassName(const std::string& qualified_name) {
 
 absl::StatusOr<std::unique_ptr<Graph>> Trace(const torch::jit::Module& module, Mode mode,
                                              const TraceOptions& options) {
+  absl::StatusOr<std::unique_ptr<Graph>> graph;
   try {
-    return Tracer(mode, options).Run(module);
-  } catch (const c10::Error& e) {
+    graph = Tracer(mode, options).Run(module);
+  } catch (const std::exception& e) {
     return absl::InvalidArgumentError(
-        absl::StrCat("cannot trace the module: ", e.what_without_backtrace()));
+        absl::StrCat("cannot trace the module: ", DescribeLibTorchError(e)));
   }
+  if (!graph.ok()) {
+    return absl::Status(graph.status().code(), RephraseInternalAssert(graph.status().message()));
+  }
+  return graph;
+}
+
+std::string RephraseInternalAssert(absl::string_view message) {
+  // TORCH_INTERNAL_ASSERT's wording: "<condition> INTERNAL ASSERT FAILED at
+  // \"<file>\":<line>, please report a bug to PyTorch. <details>".
+  const std::string kFailed = " INTERNAL ASSERT FAILED at ";
+  const std::string kReport = "please report a bug to PyTorch.";
+  std::string out(message);
+  for (size_t at = out.find(kFailed); at != std::string::npos; at = out.find(kFailed)) {
+    size_t report = out.find(kReport, at);
+    size_t end = report == std::string::npos ? at + kFailed.size() : report + kReport.size();
+    // "\"./aten/src/ATen/core/ivalue.h\":602, " -> "ivalue.h:602"
+    std::string file = out.substr(at + kFailed.size(), end - at - kFailed.size());
+    file = std::string(absl::StripSuffix(file, kReport));
+    absl::StrReplaceAll({{"\"", ""}, {",", ""}, {" ", ""}}, &file);
+    file = file.substr(file.rfind('/') + 1);
+    out.replace(at, end - at,
+                absl::StrCat(" is false: a consistency check inside LibTorch failed (", file,
+                             ") on a value featx gave it"));
+  }
+  // Other wordings that ask for a PyTorch bug report.
+  absl::StrReplaceAll({{"INTERNAL ASSERT FAILED", "internal check failed"},
+                       {" please report a bug to PyTorch.", ""},
+                       {"please report a bug to PyTorch", "an internal check of LibTorch"}},
+                      &out);
+  return out;
+}
+
+std::string DescribeLibTorchError(const std::exception& e) {
+  const auto* error = dynamic_cast<const c10::Error*>(&e);
+  std::string what = error != nullptr ? error->what_without_backtrace() : e.what();
+  // LibTorch's messages often start with a newline and continue with source
+  // excerpts; the first non-empty line states the cause.
+  for (absl::string_view line : absl::StrSplit(what, '\n')) {
+    line = absl::StripAsciiWhitespace(line);
+    if (!line.empty()) return RephraseInternalAssert(line);
+  }
+  return "LibTorch raised an error without a message";
 }
 
 }  // namespace featx

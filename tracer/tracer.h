@@ -19,6 +19,15 @@
 //   - A result that is a tuple or list is taken apart by getitem nodes
 //     (prim::TupleIndex, aten::__getitem__), as in FX.
 //   - Conditions that depend on the input stay as structured `if`/`loop` nodes.
+//   - An operator that fails on its constant inputs stays a runtime node.
+//     Code after a `raise` that always runs is unreachable and not walked, so
+//     prim::Uninitialized values are never evaluated.
+//   - An overloaded forward (nn.LSTM's forward__0, forward__1) is a forward.
+//     A list attribute of the module's own parameters (nn.LSTM's
+//     `_flat_weights`) is a list of get_attr nodes.
+//   - `self.x = v` in forward is state local to the call: later reads see `v`.
+//     It is refused where a value could carry over between calls (read before
+//     assigned) or where the assignment depends on the input.
 // The module is only read, never changed.
 //
 // Example:
@@ -29,11 +38,13 @@
 #ifndef FEATX_TRACER_TRACER_H_
 #define FEATX_TRACER_TRACER_H_
 
+#include <exception>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "graph/graph.h"
 #include "torch/csrc/jit/api/module.h"
 
@@ -59,9 +70,24 @@ struct TraceOptions {
 
 // Traces `module`'s forward in `mode`. Returns Unimplemented, naming the
 // TorchScript node, its source location and the module path, for a construct
-// the IR cannot represent (for example attribute assignment).
+// the IR cannot represent (for example an attribute whose value carries over
+// from one call of forward to the next).
 absl::StatusOr<std::unique_ptr<Graph>> Trace(const torch::jit::Module& module, Mode mode,
                                              const TraceOptions& options);
+
+// A LibTorch exception as one line a user can act on: the first non-empty
+// line of its message, without the C++ backtrace, and with LibTorch's
+// internal-assert wording ("... INTERNAL ASSERT FAILED at ..., please report a
+// bug to PyTorch") rephrased by RephraseInternalAssert. Every featx API and
+// the CLI report LibTorch errors through it.
+std::string DescribeLibTorchError(const std::exception& e);
+
+// `message` with any TORCH_INTERNAL_ASSERT text ("isInt() INTERNAL ASSERT
+// FAILED at \"./aten/src/ATen/core/ivalue.h\":602, please report a bug to
+// PyTorch. ...") rephrased ("isInt() is false: a consistency check inside
+// LibTorch failed (ivalue.h:602) on a value featx gave it. ..."); other text
+// unchanged.
+std::string RephraseInternalAssert(absl::string_view message);
 
 // "__torch__.torch.nn.modules.container.___torch_mangle_8.Sequential" ->
 // "torch.nn.modules.container.Sequential".
