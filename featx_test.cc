@@ -4,13 +4,16 @@
 
 #include "featx.h"
 
+#include "torch/csrc/jit/serialization/pickle.h"
 #include "torch/script.h"
 
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -19,6 +22,7 @@ namespace {
 
 using ::testing::Contains;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 struct Reference {
@@ -280,6 +284,152 @@ TEST(GenerateCppExtractorTest, BadClassNameIsInvalidArgument) {
       *model, {.return_nodes = {"blocks.0"}, .class_name = "not-a class", .namespace_name = "n"});
   EXPECT_EQ(files.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(files.status().message()), HasSubstr("not-a class"));
+}
+
+}  // namespace
+}  // namespace featx
+
+// Models featx used to fail on (issue 7), from //fixtures:robustness_models:
+// extractor values against torchvision's create_feature_extractor (with each
+// returned value cloned when computed) or the model's own forward, computed
+// in Python at build time.
+namespace featx {
+namespace {
+
+std::map<std::string, at::Tensor> ReadRobustnessReference(const std::string& name) {
+  std::ifstream in("fixtures/robustness/" + name + "_ref.pt", std::ios::binary);
+  EXPECT_TRUE(in.good()) << name;
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::map<std::string, at::Tensor> ref;
+  for (const auto& kv : torch::jit::pickle_load(bytes).toGenericDict()) {
+    ref[kv.key().toStringRef()] = kv.value().toTensor();
+  }
+  return ref;
+}
+
+// The model's input: one tensor, or a List[Tensor] from "input.0", "input.1", ...
+c10::IValue RobustnessInput(const std::map<std::string, at::Tensor>& ref) {
+  if (ref.count("input")) return ref.at("input");
+  c10::List<at::Tensor> list;
+  for (int i = 0; ref.count("input." + std::to_string(i)); ++i) {
+    list.push_back(ref.at("input." + std::to_string(i)));
+  }
+  return list;
+}
+
+// Extracts `nodes` from `name` in both modes and compares each with the
+// reference "<mode>:<reference key>" (the key is the node's name unless given).
+void ExpectExtractedValuesMatch(const std::string& name,
+                                const std::vector<std::pair<std::string, std::string>>& nodes,
+                                const TraceOptions& options = {}) {
+  SCOPED_TRACE(name);
+  std::map<std::string, at::Tensor> ref = ReadRobustnessReference(name);
+  absl::StatusOr<torch::jit::Module> model = LoadModel("fixtures/robustness/" + name + ".pt");
+  ASSERT_TRUE(model.ok()) << model.status();
+  std::vector<std::string> return_nodes;
+  for (const auto& [node, key] : nodes) return_nodes.push_back(node);
+  absl::StatusOr<torch::jit::Module> extractor =
+      CreateFeatureExtractor(*model, {.return_nodes = return_nodes, .trace_options = options});
+  ASSERT_TRUE(extractor.ok()) << extractor.status();
+  for (const char* mode : {"train", "eval"}) {
+    extractor->train(std::string(mode) == "train");
+    c10::IValue out;
+    try {
+      out = extractor->forward({RobustnessInput(ref)});
+    } catch (const c10::Error& e) {
+      FAIL() << mode << ": forward threw: " << e.what_without_backtrace();
+    }
+    c10::Dict<c10::IValue, c10::IValue> dict = out.toGenericDict();
+    for (const auto& [node, key] : nodes) {
+      std::string ref_key = absl::StrCat(mode, ":", key.empty() ? node : key);
+      ASSERT_TRUE(ref.count(ref_key)) << ref_key;
+      at::Tensor actual = dict.at(node).toTensor();
+      at::Tensor expected = ref.at(ref_key);
+      ASSERT_EQ(actual.sizes(), expected.sizes()) << ref_key;
+      EXPECT_TRUE(actual.allclose(expected, 1e-5, 1e-5))
+          << ref_key << ": max abs diff " << (actual - expected).abs().max().item<double>();
+    }
+  }
+}
+
+// aten::format(None) folds, and int("not a number"), which cannot be folded,
+// stays a runtime node in a branch this input does not take.
+TEST(RobustnessTest, FormatWithNoneGivesTheModelsValues) {
+  ExpectExtractedValuesMatch("format_none", {{"mul", "output"}});
+}
+
+TEST(RobustnessTest, InterpolateWithScaleFactorGivesTorchvisionsValues) {
+  ExpectExtractedValuesMatch("interpolates", {{"interpolate", ""}, {"up", ""}, {"add", ""}});
+}
+
+// LSTM, GRU and RNN leaves; their tuple outputs through getitem nodes,
+// including the LSTM's (h, c) tuple taken apart again.
+TEST(RobustnessTest, RecurrentLayersGiveTorchvisionsValues) {
+  std::vector<std::pair<std::string, std::string>> nodes = {
+      {"getitem", ""}, {"getitem_2", ""}, {"getitem_3", ""},
+      {"getitem_4", ""}, {"getitem_7", ""}, {"add_3", ""}};
+  ExpectExtractedValuesMatch("recurrent", nodes);
+  ExpectExtractedValuesMatch("recurrent", nodes, {.leaf_modules = {"LSTM", "GRU"}});
+}
+
+TEST(RobustnessTest, LstmInsideAModuleGivesTorchvisionsValues) {
+  ExpectExtractedValuesMatch("wraps_encoder", {{"encoder.relu", ""}, {"mul", ""}});
+  ExpectExtractedValuesMatch("wraps_encoder", {{"encoder", "encoder.relu"}, {"mul", ""}},
+                             {.leaf_modules = {"Encoder"}});
+}
+
+TEST(RobustnessTest, AttributeAssignedInForwardGivesTorchvisionsValues) {
+  ExpectExtractedValuesMatch("local_state", {{"block.lin", ""}, {"block.add", ""}, {"mul", ""}});
+}
+
+TEST(RobustnessTest, StateCarriedAcrossCallsIsUnimplementedNamingTheModule) {
+  absl::StatusOr<torch::jit::Module> m = LoadModel("fixtures/robustness/carries_state.pt");
+  ASSERT_TRUE(m.ok()) << m.status();
+  absl::StatusOr<NodeNames> names = GetGraphNodeNames(*m, {});
+  EXPECT_EQ(names.status().code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(std::string(names.status().message()),
+              HasSubstr("attribute 'calls' of module 'counter' (class Counter) at "
+                        "robustness_models.py:"));
+}
+
+TEST(LoadOperatorLibraryTest, MissingFileIsNotFound) {
+  absl::Status s = LoadOperatorLibrary("fixtures/robustness/no_such_library.so");
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("no_such_library.so"));
+}
+
+TEST(LoadOperatorLibraryTest, NotALibraryIsInvalidArgument) {
+  absl::Status s = LoadOperatorLibrary("fixtures/robustness/detector.pt");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("cannot load operator library"));
+}
+
+// One test, because loading a library cannot be undone: without torchvision's
+// operators the model does not load, and the error quotes LibTorch's cause on
+// one line; with them it loads, traces with its List[Tensor] input, and the
+// extractor gives the model's values.
+TEST(LoadOperatorLibraryTest, TorchvisionOperatorsLoadAModelThatCallsNms) {
+  absl::StatusOr<torch::jit::Module> before = LoadModel("fixtures/robustness/detector.pt");
+  EXPECT_EQ(before.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(before.status().message()),
+              HasSubstr("Unknown builtin op: torchvision::nms"));
+  EXPECT_THAT(std::string(before.status().message()), Not(HasSubstr("\n")));
+
+  std::ifstream in("fixtures/robustness/torchvision_ops_library.txt");
+  std::string library;
+  std::getline(in, library);
+  ASSERT_FALSE(library.empty());
+  absl::Status loaded = LoadOperatorLibrary(library);
+  ASSERT_TRUE(loaded.ok()) << loaded;
+  ASSERT_TRUE(LoadOperatorLibrary(library).ok());  // again: harmless
+
+  absl::StatusOr<torch::jit::Module> model = LoadModel("fixtures/robustness/detector.pt");
+  ASSERT_TRUE(model.ok()) << model.status();
+  absl::StatusOr<NodeNames> names = GetGraphNodeNames(*model, {});
+  ASSERT_TRUE(names.ok()) << names.status();
+  EXPECT_EQ(names->eval.front(), "images");
+  EXPECT_THAT(names->eval, Contains("nms"));
+  ExpectExtractedValuesMatch("detector", {{"add", "output"}});
 }
 
 }  // namespace

@@ -476,8 +476,17 @@ absl::StatusOr<jit::Module> Build(const jit::Module& model, const ModeGraph& tra
   auto graph = std::make_shared<jit::Graph>();
   jit::Value* self = graph->addInput("self")->setType(extractor.type());
   std::vector<jit::Value*> inputs;
+  // Inputs are Tensors, except where the model takes a list (torchvision's
+  // detection models take List[Tensor]): the model's own type then.
+  const jit::Function* model_forward = model.type()->findMethod("forward");
   for (const Node* p : eval.graph->Placeholders()) {
-    inputs.push_back(graph->addInput(p->target())->setType(c10::TensorType::get()));
+    c10::TypePtr type = c10::TensorType::get();
+    size_t k = inputs.size() + 1;  // after self
+    if (model_forward != nullptr && k < model_forward->getSchema().arguments().size() &&
+        model_forward->getSchema().arguments()[k].type()->kind() == c10::TypeKind::ListType) {
+      type = model_forward->getSchema().arguments()[k].type();
+    }
+    inputs.push_back(graph->addInput(p->target())->setType(type));
   }
   jit::Value* training = graph->insertGetAttr(self, "training");
   jit::Node* branch = graph->insertNode(graph->create(c10::prim::If, {training}, 1));

@@ -230,4 +230,32 @@ expect_error 2  # no --class_name
 run codegen "$MYMODULE" --return_nodes=clamp --class_name=X --namespace=demo --out_dir="$TMP/no/such/dir"
 expect_error 1
 
+# --- Operator libraries (--load_library) ----------------------------------------
+# FEATX_DETECTOR: a model calling torchvision::nms; FEATX_TORCHVISION_OPS: a
+# file holding the path of torchvision's C++ operator library. Both are set by
+# //tools:cli_test's env.
+if [[ -n "${FEATX_DETECTOR:-}" ]]; then
+  readonly TORCHVISION_OPS=$(cat "$FEATX_TORCHVISION_OPS")
+  run nodes "$FEATX_DETECTOR"
+  expect_error 1
+  grep -qF "Unknown builtin op: torchvision::nms" "$ERR" || fail "the error does not quote LibTorch's cause"
+  run nodes "$FEATX_DETECTOR" --load_library="$TORCHVISION_OPS"
+  expect_rc 0
+  expect_empty_stderr
+  grep -qx "images" "$OUT" || fail "the List[Tensor] input 'images' is not listed"
+  grep -qx "nms" "$OUT" || fail "torchvision.ops.nms is not listed"
+  run extract "$FEATX_DETECTOR" --load_library="$TORCHVISION_OPS" --return_nodes=add \
+    --out="$TMP/detector_extractor.pt"
+  expect_rc 0
+  expect_empty_stderr
+  # `run` feeds one tensor; the model takes List[Tensor]: the error names both.
+  run run "$FEATX_DETECTOR" --load_library="$TORCHVISION_OPS" --input_shape=3,6,6
+  expect_error 1
+  grep -qF "images" "$ERR" && grep -qF "List[Tensor]" "$ERR" ||
+    fail "the error does not name the input and its type"
+  run nodes "$FEATX_DETECTOR" --load_library="$MYMODULE"  # not a shared library
+  expect_error 1
+  grep -qF "cannot load operator library" "$ERR" || fail "the error does not say what failed"
+fi
+
 echo "cli_test: all $checks featx runs behaved as specified"

@@ -685,16 +685,23 @@ class Tracer {
   // "the assignment to attribute 'cache' of module 'block' (class Block) at
   // model.py:31:8": prim::SetAttr records no source range, so the location
   // is that of the nearest node in its block that has one (usually the
-  // assigned value).
+  // assigned value), else of the `if` or loop holding it.
   std::string SetAttrContext(const jit::Node* node, const Value& owner, const std::string& field) {
     std::string loc;
-    for (const jit::Node* n = node->prev(); loc.empty() && n->kind() != c10::prim::Param;
-         n = n->prev()) {
-      loc = Location(n);
-    }
-    for (const jit::Node* n = node->next(); loc.empty() && n->kind() != c10::prim::Return;
-         n = n->next()) {
-      loc = Location(n);
+    for (const jit::Node* at = node; loc.empty() && at != nullptr;
+         at = at->owningBlock()->owningNode()) {
+      for (const jit::Node* n = at->prev(); loc.empty() && n->kind() != c10::prim::Param;
+           n = n->prev()) {
+        loc = Location(n);
+      }
+      for (const jit::Node* n = at->next(); loc.empty() && n->kind() != c10::prim::Return;
+           n = n->next()) {
+        loc = Location(n);
+      }
+      // Alone in its block: the `if` or loop that holds it.
+      if (loc.empty() && at->owningBlock()->owningNode() != nullptr) {
+        loc = Location(at->owningBlock()->owningNode());
+      }
     }
     std::string cls(ShortName(DemangleClassName(owner.module->type()->name()->qualifiedName())));
     std::string module = owner.path.empty()
@@ -1074,7 +1081,8 @@ std::string RephraseInternalAssert(absl::string_view message) {
     file = file.substr(file.rfind('/') + 1);
     out.replace(at, end - at,
                 absl::StrCat(" is false: a consistency check inside LibTorch failed (", file,
-                             ") on a value featx gave it"));
+                             ") on a value featx gave it",
+                             report == std::string::npos ? "" : "."));
   }
   // Other wordings that ask for a PyTorch bug report.
   absl::StrReplaceAll({{"INTERNAL ASSERT FAILED", "internal check failed"},
