@@ -372,6 +372,22 @@ TEST(RobustnessTest, RecurrentLayersGiveTorchvisionsValues) {
   ExpectExtractedValuesMatch("recurrent", nodes, {.leaf_modules = {"LSTM", "GRU"}});
 }
 
+// with_bodies inlines the recurrent leaves for the C++ back end; their flat
+// weight lists become the weights file's entries. (Compiled and run by hand
+// on this model: equal to torchvision's values; not compiled here.)
+TEST(RobustnessTest, RecurrentLayersGenerateCpp) {
+  absl::StatusOr<torch::jit::Module> model = LoadModel("fixtures/robustness/recurrent.pt");
+  ASSERT_TRUE(model.ok()) << model.status();
+  absl::StatusOr<CppExtractorFiles> files = GenerateCppExtractor(
+      *model, {.return_nodes = {"getitem", "add_3"}, .class_name = "Recurrent",
+               .namespace_name = "test"});
+  ASSERT_TRUE(files.ok()) << files.status();
+  for (const char* op : {"lstm_ops.h", "gru_ops.h", "rnn_relu_ops.h"}) {
+    EXPECT_THAT(files->source, HasSubstr(op));
+  }
+  EXPECT_THAT(files->source, HasSubstr("get(\"lstm.weight_hh_l1\")"));
+}
+
 TEST(RobustnessTest, LstmInsideAModuleGivesTorchvisionsValues) {
   ExpectExtractedValuesMatch("wraps_encoder", {{"encoder.relu", ""}, {"mul", ""}});
   ExpectExtractedValuesMatch("wraps_encoder", {{"encoder", "encoder.relu"}, {"mul", ""}},
