@@ -52,10 +52,7 @@ absl::StatusOr<std::vector<std::string>> ListedNames(const torch::jit::Module& m
   NameNodes(*graph);
   std::vector<std::string> names;
   for (const auto& node : graph->nodes()) {
-    if (node->op() == OpCode::kOutput) continue;
-    // torchvision's tracer makes buffers get_attr nodes without recording a name.
-    if (node->op() == OpCode::kGetAttr && node->module_type() == "buffer") continue;
-    names.push_back(node->name());
+    if (IsListedByTorchvision(*node)) names.push_back(node->name());
   }
   return names;
 }

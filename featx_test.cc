@@ -97,9 +97,8 @@ TEST(GetGraphNodeNamesTest, VitB16IsNamedWhereTorchvisionFails) {
            "encoder.layers.encoder_layer_0.self_attention",
            "encoder.layers.encoder_layer_0.getitem",
            "encoder.layers.encoder_layer_0.add",
-           // MLPBlock subclasses torchvision.ops.MLP, so torchvision would keep
-           // it whole; TorchScript records no base classes, so featx traces it.
-           "encoder.layers.encoder_layer_0.mlp.0",
+           // MLPBlock subclasses torchvision.ops.MLP: whole, as in torchvision.
+           "encoder.layers.encoder_layer_0.mlp",
            "encoder.layers.encoder_layer_0.add_1",
            "encoder.layers.encoder_layer_11.add_1",
            "encoder.ln",

@@ -151,6 +151,7 @@ Node::Node(Graph* owner, NodeInit init)
       location_(std::move(init.location)),
       mutates_(std::move(init.mutates)),
       alias_of_(init.alias_of),
+      fx_op_(std::move(init.fx_op)),
       owner_(owner) {}
 
 bool Node::IsOperator() const {

@@ -115,6 +115,11 @@ struct NodeInit {
   // Index of the argument whose storage this node's value shares (in-place
   // ops and views: aten::relu_, aten::view), or -1.
   int alias_of = -1;
+  // The op part of the name FX gives this node, where it differs from what the
+  // target implies: "getattr" for `x.shape` (aten::size), "add" for `y += x`
+  // (aten::add_), "max_pool2d" for torch.nn.functional._max_pool2d. Set by
+  // the tracer from the source; //naming uses it. Empty: derive from target.
+  std::string fx_op;
 };
 
 class Node {
@@ -131,6 +136,7 @@ class Node {
   const std::string& location() const { return location_; }
   const std::vector<int>& mutates() const { return mutates_; }
   int alias_of() const { return alias_of_; }
+  const std::string& fx_op() const { return fx_op_; }
   // Nodes whose arguments use this node's value, each once, in order of first use.
   const std::vector<Node*>& users() const { return users_; }
   // The graph that owns this node.
@@ -166,6 +172,7 @@ class Node {
   std::string location_;
   std::vector<int> mutates_;
   int alias_of_;
+  std::string fx_op_;
   std::string name_;
   Graph* owner_;
   int index_ = 0;  // position in owner_->nodes(), kept current by Graph

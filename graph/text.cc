@@ -99,6 +99,7 @@ class Printer {
       if (!n.mutates().empty()) absl::StrAppend(out, " mutates=", absl::StrJoin(n.mutates(), "+"));
       if (n.alias_of() >= 0) absl::StrAppend(out, " alias_of=", n.alias_of());
       if (!n.location().empty()) absl::StrAppend(out, " loc=", Token(n.location()));
+      if (!n.fx_op().empty()) absl::StrAppend(out, " fx_op=", Token(n.fx_op()));
       if (n.blocks().empty()) {
         absl::StrAppend(out, "\n");
         continue;
@@ -327,6 +328,8 @@ class Parser {
         name = value;
       } else if (key == "loc") {
         init.location = value;
+      } else if (key == "fx_op") {
+        init.fx_op = value;
       } else if (key == "mutates" || key == "alias_of") {
         for (absl::string_view part : absl::StrSplit(value, '+')) {
           int index;

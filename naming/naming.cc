@@ -1,5 +1,7 @@
 #include "naming/naming.h"
 
+#include <algorithm>
+#include <iterator>
 #include <string>
 #include <utility>
 
@@ -25,12 +27,29 @@ std::string DunderName(absl::string_view inner) {
   return std::string(inner);
 }
 
+// torch.nn.functional's boolean-dispatched functions: F.max_pool2d is
+// _max_pool2d or max_pool2d_with_indices, chosen by `return_indices` when the
+// function is called. TorchScript calls the chosen one; FX records
+// _max_pool2d under the public name (its __torch_function__ dispatch names
+// max_pool2d) and max_pool2d_with_indices under its own.
+constexpr absl::string_view kBooleanDispatched[] = {
+    "_max_pool1d",          "_max_pool2d",          "_max_pool3d",
+    "_adaptive_max_pool1d", "_adaptive_max_pool2d", "_adaptive_max_pool3d",
+    "_fractional_max_pool2d", "_fractional_max_pool3d",
+};
+
 std::string FunctionOpName(const Node& node) {
   if (!node.IsOperator()) {
     // A TorchScript function: "__torch__.torch.nn.functional.relu" -> "relu".
     absl::string_view target = node.target();
     size_t dot = target.rfind('.');
-    return std::string(dot == absl::string_view::npos ? target : target.substr(dot + 1));
+    absl::string_view name = dot == absl::string_view::npos ? target : target.substr(dot + 1);
+    if (absl::StrContains(target, "torch.nn.functional.") &&
+        std::find(std::begin(kBooleanDispatched), std::end(kBooleanDispatched), name) !=
+            std::end(kBooleanDispatched)) {
+      name.remove_prefix(1);
+    }
+    return std::string(name);
   }
   absl::string_view op = node.OperatorName();
   // Indexing a tuple is operator.getitem in FX, like indexing a list.
@@ -39,10 +58,9 @@ std::string FunctionOpName(const Node& node) {
   if (op.size() > 4 && absl::StartsWith(op, "__") && absl::EndsWith(op, "__")) {
     return DunderName(op.substr(2, op.size() - 4));
   }
-  // In-place variants share the out-of-place name: add_ -> add.
-  if (op.size() > 1 && absl::EndsWith(op, "_") && !absl::EndsWith(op, "__")) {
-    op.remove_suffix(1);
-  }
+  // In-place operators keep their underscore, as FX names the method call
+  // `x.relu_()` "relu_". (`y += x` is "add" in FX; the tracer records that
+  // in Node::fx_op.)
   return std::string(op);
 }
 
@@ -79,6 +97,7 @@ std::string OpName(const Node& node) {
     case OpCode::kGetAttr:
       return absl::StrReplaceAll(node.target(), {{".", "_"}});
     case OpCode::kCallFunction:
+      if (!node.fx_op().empty()) return node.fx_op();
       return FunctionOpName(node);
     case OpCode::kOutput:
       return "output";
@@ -88,6 +107,15 @@ std::string OpName(const Node& node) {
       return "loop";
   }
   return "";
+}
+
+bool IsListedByTorchvision(const Node& node) {
+  if (node.op() == OpCode::kOutput) return false;
+  // torchvision's tracer makes buffers get_attr nodes without recording a name.
+  if (node.op() == OpCode::kGetAttr && node.module_type() == "buffer") return false;
+  // A dict FX passes as a literal argument (a dict-returning forward's result).
+  if (node.target() == "prim::DictConstruct") return false;
+  return true;
 }
 
 std::vector<std::string> NameNodes(Graph& graph) {

@@ -36,7 +36,7 @@ output(%5)
 TEST(NameNodesTest, RepeatedModuleCallGetsCounter) {
   EXPECT_THAT(NamesOf(R"(%0 = placeholder x : Tensor
 %1 = call_module layer1.0.relu(%0) : Tensor scope=layer1.0
-%2 = call_function aten::add_.Tensor(%1, %0, 1) : Tensor scope=layer1.0
+%2 = call_function aten::add_.Tensor(%1, %0, 1) : Tensor scope=layer1.0 fx_op=add
 %3 = call_module layer1.0.relu(%2) : Tensor scope=layer1.0
 %4 = call_function aten::add.Tensor(%3, %0, 1) : Tensor scope=layer1.0
 output(%4)
@@ -78,7 +78,64 @@ TEST(NameNodesTest, OperatorSpellingsFollowFx) {
 output(%9)
 )txt"),
               ElementsAre("x", "size", "getitem", "not_", "and_", "m.relu",
-                          "m.attn.shifted_window_attention", "relu", "attn", "getitem_1"));
+                          "m.attn.shifted_window_attention", "relu_", "attn", "getitem_1"));
+}
+
+// FX names the method call `x.relu_()` "relu_"; torchvision counts the repeat
+// as "relu__1".
+TEST(NameNodesTest, InPlaceMethodKeepsItsUnderscore) {
+  EXPECT_THAT(NamesOf(R"(%0 = placeholder x : Tensor
+%1 = call_function aten::relu_(%0) : Tensor
+%2 = call_function aten::relu_(%1) : Tensor
+%3 = call_function aten::relu(%2) : Tensor
+output(%3)
+)"),
+              ElementsAre("x", "relu_", "relu__1", "relu"));
+}
+
+// The tracer records what FX calls a node where the source says so: `x.shape`
+// is getattr, `y += x` is add, `a / b` is truediv.
+TEST(NameNodesTest, FxOpFromTheTracerWins) {
+  EXPECT_THAT(NamesOf(R"(%0 = placeholder x : Tensor
+%1 = call_function aten::size(%0) : int[] fx_op=getattr
+%2 = call_function aten::slice.t(%1, -2, None, 1) : int[] fx_op=getitem
+%3 = call_function aten::add_.Tensor(%0, %0, 1) : Tensor scope=a fx_op=add
+%4 = call_function aten::div.Tensor(%3, %0) : Tensor scope=a fx_op=truediv
+%5 = call_function aten::size(%4) : int[]
+output(%5)
+)"),
+              ElementsAre("x", "getattr", "getitem", "a.add", "a.truediv", "size"));
+}
+
+// F.max_pool2d is _max_pool2d or max_pool2d_with_indices in TorchScript; FX
+// names the first by the public name.
+TEST(NameNodesTest, BooleanDispatchedFunctionsGetThePublicName) {
+  EXPECT_THAT(
+      NamesOf(R"(%0 = placeholder x : Tensor
+%1 = call_function __torch__.torch.nn.functional._max_pool2d(%0, 2) : Tensor
+%2 = call_function __torch__.torch.nn.functional.max_pool2d_with_indices(%0, 2) : "(Tensor, Tensor)"
+%3 = call_function __torch__.torch.nn.functional.___torch_mangle_3._adaptive_max_pool1d(%0, 2) : Tensor
+%4 = call_function __torch__.torch.nn.functional._fractional_max_pool3d(%0, 2) : Tensor
+%5 = call_function __torch__.mymodel._max_pool2d(%0) : Tensor
+output(%5)
+)"),
+      ElementsAre("x", "max_pool2d", "max_pool2d_with_indices", "adaptive_max_pool1d",
+                  "fractional_max_pool3d", "_max_pool2d"));
+}
+
+TEST(NameNodesTest, DictLiteralsAndBuffersAreNotListed) {
+  absl::StatusOr<std::unique_ptr<Graph>> g = ParseGraph(R"(%0 = placeholder x : Tensor
+%1 = get_attr bn.running_mean : Tensor class=buffer
+%2 = get_attr bn.weight : Tensor class=parameter
+%3 = call_function aten::add.Tensor(%0, %1, 1) : Tensor
+%4 = call_function prim::DictConstruct("out", %3) : "Dict[str, Tensor]"
+output(%4)
+)");
+  ASSERT_TRUE(g.ok()) << g.status();
+  NameNodes(**g);
+  std::vector<bool> listed;
+  for (const auto& n : (*g)->nodes()) listed.push_back(IsListedByTorchvision(*n));
+  EXPECT_THAT(listed, ElementsAre(true, false, true, true, false, false));
 }
 
 // torchvision would list module "conv_1" as "conv"; featx keeps the path and

@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/types/span.h"
 #include "absl/strings/str_cat.h"
@@ -16,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "graph/status_macros.h"
+#include "tracer/ops_subclasses.h"
 #include "torch/csrc/jit/api/function_impl.h"
 #include "torch/csrc/jit/ir/ir.h"
 #include "torch/csrc/jit/runtime/operator.h"
@@ -32,11 +34,13 @@ constexpr int64_t kMaxUnrolledIterations = 4096;
 
 // What a TorchScript value stands for during the walk.
 struct Value {
-  enum class Kind { kConstant, kNode, kList, kTuple, kModule, kFunction };
+  enum class Kind { kConstant, kNode, kList, kTuple, kModule, kFunction, kDict };
   Kind kind = Kind::kConstant;
   c10::IValue constant;         // kConstant
   Node* node = nullptr;         // kNode
-  std::vector<Value> elements;  // kList, kTuple: some element is not constant
+  std::vector<Value> elements;  // kList, kTuple: some element is not constant; kDict: values
+  std::vector<c10::IValue> keys;  // kDict: constant keys, in insertion order
+  std::string dict_type;          // kDict: "Dict[str, Tensor]"
   ObjectPtr module;             // kModule
   std::string path;             // kModule: module path, "" for the root
   jit::Function* function = nullptr;  // kFunction
@@ -65,6 +69,143 @@ std::string Location(const jit::Node* node) {
   const auto& [file, line, col] = *flc;
   std::vector<std::string> parts = absl::StrSplit(file, '/');
   return absl::StrCat(parts.back(), ":", line, ":", col);
+}
+
+// ---- How FX would have recorded a node: what the source text tells.
+//
+// FX records Python syntax; TorchScript records operators. Where the two
+// spellings give different names, the node's source text (kept in every saved
+// TorchScript file) tells which syntax made it.
+
+// "forward", or one overload of an overloaded forward: TorchScript compiles
+// @torch.jit._overload_method forwards (nn.LSTM, densenet's _DenseLayer) into methods "forward__0", "forward__1".
+bool IsForward(absl::string_view method) {
+  if (method == "forward") return true;
+  if (!absl::ConsumePrefix(&method, "forward__") || method.empty()) return false;
+  return std::all_of(method.begin(), method.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Positions of `text` at bracket depth 0, outside string literals.
+std::vector<size_t> TopLevelPositions(absl::string_view text) {
+  std::vector<size_t> positions;
+  int depth = 0;
+  char quote = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (quote != 0) {
+      if (c == '\\') ++i;
+      else if (c == quote) quote = 0;
+      continue;
+    }
+    if (c == '"' || c == '\'') quote = c;
+    else if (c == '(' || c == '[' || c == '{') ++depth;
+    else if (c == ')' || c == ']' || c == '}') --depth;
+    else if (depth == 0) positions.push_back(i);
+  }
+  return positions;
+}
+
+// `y += x` is operator.add in FX (a Proxy has no __iadd__, so Python falls
+// back to __add__), while TorchScript writes aten::add_. Returns the operator
+// module's name for an augmented assignment statement, else "".
+std::string AugmentedAssignmentOp(absl::string_view text) {
+  static constexpr std::pair<absl::string_view, absl::string_view> kOps[] = {
+      {"**=", "pow"},  {"//=", "floordiv"}, {"<<=", "lshift"}, {">>=", "rshift"},
+      {"+=", "add"},   {"-=", "sub"},       {"*=", "mul"},     {"/=", "truediv"},
+      {"%=", "mod"},   {"&=", "and_"},      {"|=", "or_"},     {"^=", "xor"},
+      {"@=", "matmul"}};
+  for (size_t i : TopLevelPositions(text)) {
+    for (const auto& [symbol, name] : kOps) {
+      if (text.substr(i, symbol.size()) == symbol) return std::string(name);
+    }
+    if (text[i] == '=') return "";  // a plain assignment or a comparison
+  }
+  return "";
+}
+
+// True if `text` has a subscript at bracket depth 0: `x[0]`, `x.shape[-2:]`.
+bool HasTopLevelSubscript(absl::string_view text) {
+  int depth = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '[' && depth == 0 && i > 0) return true;
+    if (c == '(' || c == '[' || c == '{') ++depth;
+    if (c == ')' || c == ']' || c == '}') --depth;
+  }
+  return false;
+}
+
+// TorchScript defines some tensor properties as builtin functions in its own
+// source ("def shape(a : Tensor) -> List[int]: return a.size()", "def
+// ndim(a : Tensor) -> int: return a.dim()"); FX reads them as attributes.
+bool FromBuiltinProperty(const jit::SourceRange& range) {
+  const std::shared_ptr<jit::Source>& source = range.source();
+  if (source == nullptr || source->text_str().size() > 4096) return false;
+  const c10::optional<std::string>& file = source->filename();
+  if (file.has_value() && *file != "<string>") return false;
+  std::string all = source->text_str().str();
+  size_t def = all.rfind("def ", range.start());
+  if (def == std::string::npos) return false;
+  absl::string_view name = absl::string_view(all).substr(def + 4);
+  name = name.substr(0, name.find('('));
+  return name == "shape" || name == "ndim" || name == "T" || name == "H" || name == "mT" ||
+         name == "mH";
+}
+
+// The op part of the name FX gives the value `node` computes, where it
+// differs from the operator's own name; "" otherwise.
+//
+// Only the start of a recorded range is reliable: its end may stop short
+// ("x.shape[-2:" for `x.shape[-2:]`, "x.dim" for `x.dim()`), so the rules
+// below look for what a range begins with or contains, never how it ends.
+std::string FxOpFromSource(const jit::Node* node) {
+  c10::Symbol kind = node->kind();
+  // Tensor attributes TorchScript reads with an operator of their own.
+  if (kind == c10::prim::dtype || kind == c10::prim::device || kind == c10::prim::layout ||
+      kind == c10::prim::requires_grad || kind == c10::prim::is_cuda) {
+    return "getattr";
+  }
+  // A loaded module's node points into the serialized code (code/__torch__.py),
+  // which in turn records the range of the original Python source.
+  c10::optional<jit::SourceRange> original = node->sourceRange().findSourceRangeThatGenerated();
+  if (!original.has_value()) return "";
+  const jit::SourceRange& range = *original;
+  if (range.source() == nullptr || range.size() == 0 || range.size() > 2048) return "";
+  std::string text = range.text().str();
+  absl::string_view trimmed = absl::StripAsciiWhitespace(text);
+  if (kind == c10::aten::size && node->inputs().size() == 1) {
+    if (FromBuiltinProperty(range) || absl::StrContains(trimmed, ".shape")) return "getattr";
+    return "";
+  }
+  if (kind == c10::aten::dim && FromBuiltinProperty(range)) return "getattr";
+  if (kind == c10::aten::slice || kind == c10::aten::select || kind == c10::aten::index ||
+      kind == c10::aten::__getitem__) {
+    return HasTopLevelSubscript(trimmed) ? "getitem" : "";
+  }
+  if (std::string op = AugmentedAssignmentOp(trimmed); !op.empty()) return op;
+  // Python operators whose operator-module name differs from ATen's.
+  std::vector<size_t> top = TopLevelPositions(trimmed);
+  auto has_top_level = [&](absl::string_view symbol, char not_followed_by) {
+    for (size_t i : top) {
+      if (trimmed.substr(i, symbol.size()) != symbol) continue;
+      if (i > 0 && trimmed[i - 1] == symbol[0]) continue;  // "//" is not "/"
+      size_t next = i + symbol.size();
+      if (not_followed_by != 0 && next < trimmed.size() && trimmed[next] == not_followed_by) {
+        continue;
+      }
+      return true;
+    }
+    return false;
+  };
+  if (kind == c10::aten::div && has_top_level("/", '/')) return "truediv";
+  if ((kind == c10::aten::floor_divide || kind == c10::aten::floordiv) && has_top_level("//", 0)) {
+    return "floordiv";
+  }
+  if ((kind == c10::aten::remainder || kind == c10::aten::fmod) && has_top_level("%", 0)) {
+    return "mod";
+  }
+  if (kind == c10::aten::bitwise_not && absl::StartsWith(trimmed, "~")) return "invert";
+  return "";
 }
 
 std::string TypeString(const c10::TypePtr& type) {
@@ -98,14 +239,6 @@ constexpr absl::string_view kFreshFunctions[] = {
     "max_pool2d", "avg_pool2d", "interpolate", "pad", "shifted_window_attention",
     "_get_relative_position_bias", "_patch_merging_pad",
 };
-
-// "forward", or one overload of an overloaded forward: TorchScript compiles
-// nn.LSTM's `@overload def forward` into methods "forward__0", "forward__1".
-bool IsForward(absl::string_view method) {
-  if (method == "forward") return true;
-  if (!absl::ConsumePrefix(&method, "forward__") || method.empty()) return false;
-  return std::all_of(method.begin(), method.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
 
 bool IsIn(absl::string_view name, absl::Span<const absl::string_view> list) {
   return std::find(list.begin(), list.end(), name) != list.end();
@@ -302,6 +435,8 @@ class Tracer {
     std::vector<Value> inputs;
     inputs.reserve(node->inputs().size());
     for (const jit::Value* in : node->inputs()) inputs.push_back(env.at(in));
+    ASSIGN_OR_RETURN(bool walked, WalkWithoutFxNode(node, inputs, env, scope));
+    if (walked) return absl::OkStatus();
     if (kind == c10::prim::ListConstruct || kind == c10::prim::TupleConstruct) {
       if (AllConstant(inputs)) {
         std::vector<c10::IValue> elements;
@@ -398,6 +533,147 @@ class Tracer {
     return v.is_constant() && v.constant.tagKind() == "Uninitialized";
   }
 
+  // Walks TorchScript nodes that FX records no node for. Returns true if
+  // `node` was one:
+  //   - prim::Uninitialized, the value of a branch that raises; never used.
+  //   - aten::warn: FX runs warnings.warn while tracing (googlenet warns only
+  //     under TorchScript, in an `if torch.jit.is_scripting()` branch).
+  //   - dicts with constant keys (IntermediateLayerGetter, segmentation heads'
+  //     result["out"] = x): FX builds them in Python. Like lists, they stay
+  //     structural; a dict is made a prim::DictConstruct node only where a
+  //     runtime value is needed (MaterializeDict).
+  absl::StatusOr<bool> WalkWithoutFxNode(const jit::Node* node, std::vector<Value>& inputs,
+                                         Env& env, const std::string& scope) {
+    const c10::Symbol kind = node->kind();
+    static const c10::Symbol kGet = c10::Symbol::fromQualString("aten::get");
+    static const c10::Symbol kItems = c10::Symbol::fromQualString("aten::items");
+    if (kind == c10::prim::Uninitialized) {
+      env[node->output()] = Value::Constant(c10::IValue::uninitialized());
+      return true;
+    }
+    if (kind == c10::aten::warn && node->outputs().empty()) return true;
+    if (kind == c10::prim::DictConstruct || (kind == c10::aten::dict && inputs.empty())) {
+      if (CanFold(node, inputs)) return false;
+      Value dict;
+      dict.kind = Value::Kind::kDict;
+      dict.dict_type = TypeString(node->output()->type());
+      for (size_t i = 0; i + 1 < inputs.size(); i += 2) {
+        if (!inputs[i].is_constant()) return false;
+        RETURN_IF_ERROR(SetDictItem(dict, inputs[i].constant, inputs[i + 1]));
+      }
+      env[node->output()] = std::move(dict);
+      return true;
+    }
+    if (inputs.empty() || !node->input(0)->type()->cast<c10::DictType>()) return false;
+    Value& dict = inputs[0];
+    if (dict.kind != Value::Kind::kDict &&
+        !(dict.is_constant() && dict.constant.isGenericDict() && kind == c10::aten::_set_item &&
+          !inputs[2].is_constant())) {
+      return false;
+    }
+    if (dict.is_constant()) {  // a constant dict that gets a runtime value
+      Value structural;
+      structural.kind = Value::Kind::kDict;
+      structural.dict_type = TypeString(node->input(0)->type());
+      for (const auto& entry : dict.constant.toGenericDict()) {
+        RETURN_IF_ERROR(SetDictItem(structural, entry.key(), Value::Constant(entry.value())));
+      }
+      dict = std::move(structural);
+    }
+    if (kind == c10::aten::_set_item) {
+      if (!inputs[1].is_constant()) return false;
+      if (graph_ != call_graph_) {
+        return Unsupported(node, scope,
+                           "writing into a dict inside a branch or loop that depends on the input");
+      }
+      RETURN_IF_ERROR(SetDictItem(dict, inputs[1].constant, inputs[2]));
+      env[node->input(0)] = dict;
+      return true;
+    }
+    if (kind == c10::aten::__getitem__ || kind == kGet) {
+      if (!inputs[1].is_constant()) return false;
+      std::optional<size_t> at = FindKey(dict, inputs[1].constant);
+      if (at.has_value()) {
+        env[node->output()] = dict.elements[*at];
+      } else if (kind == kGet) {
+        env[node->output()] = inputs.size() > 2 ? inputs[2] : Value::Constant(c10::IValue());
+      } else {
+        return Unsupported(node, scope, "reading a key the dict does not have");
+      }
+      return true;
+    }
+    if (kind == c10::aten::__contains__ && inputs[1].is_constant()) {
+      env[node->output()] = Value::Constant(FindKey(dict, inputs[1].constant).has_value());
+      return true;
+    }
+    if (kind == c10::aten::len) {
+      env[node->output()] = Value::Constant(static_cast<int64_t>(dict.keys.size()));
+      return true;
+    }
+    if (kind == c10::aten::keys || kind == c10::aten::values || kind == kItems) {
+      Value list;
+      list.kind = Value::Kind::kList;
+      for (size_t i = 0; i < dict.keys.size(); ++i) {
+        if (kind == c10::aten::keys) {
+          list.elements.push_back(Value::Constant(dict.keys[i]));
+        } else if (kind == c10::aten::values) {
+          list.elements.push_back(dict.elements[i]);
+        } else {
+          Value pair;
+          pair.kind = Value::Kind::kTuple;
+          pair.elements = {Value::Constant(dict.keys[i]), dict.elements[i]};
+          list.elements.push_back(std::move(pair));
+        }
+      }
+      env[node->output()] = std::move(list);
+      return true;
+    }
+    return false;  // anything else takes a runtime dict (ToArg materializes it)
+  }
+
+  static std::optional<size_t> FindKey(const Value& dict, const c10::IValue& key) {
+    for (size_t i = 0; i < dict.keys.size(); ++i) {
+      if (dict.keys[i].isString() && key.isString()
+              ? dict.keys[i].toStringRef() == key.toStringRef()
+              : dict.keys[i].isInt() && key.isInt() && dict.keys[i].toInt() == key.toInt()) {
+        return i;
+      }
+    }
+    return std::nullopt;
+  }
+
+  static absl::Status SetDictItem(Value& dict, const c10::IValue& key, Value value) {
+    if (!key.isString() && !key.isInt()) {
+      return absl::UnimplementedError(
+          absl::StrCat("a dict key of type ", key.tagKind(), " cannot be traced"));
+    }
+    std::optional<size_t> at = FindKey(dict, key);
+    if (at.has_value()) {
+      dict.elements[*at] = std::move(value);
+    } else {
+      dict.keys.push_back(key);
+      dict.elements.push_back(std::move(value));
+    }
+    return absl::OkStatus();
+  }
+
+  // A dict where a runtime value is needed (a graph output, an operator's or
+  // a leaf's argument): one prim::DictConstruct node, args key, value, ...
+  // FX passes such a dict as a literal argument, so it records no node for
+  // it; IsListedByTorchvision leaves this node out of the listed names.
+  absl::StatusOr<Argument> MaterializeDict(const Value& dict) {
+    std::vector<Argument> args;
+    for (size_t i = 0; i < dict.keys.size(); ++i) {
+      ASSIGN_OR_RETURN(Argument key, ToArgument(dict.keys[i]));
+      ASSIGN_OR_RETURN(Argument value, ToArg(dict.elements[i]));
+      args.push_back(std::move(key));
+      args.push_back(std::move(value));
+    }
+    Node* n = graph_->Append(
+        {.target = "prim::DictConstruct", .args = std::move(args), .type = dict.dict_type});
+    return Argument::NodeRef(n);
+  }
+
   static bool AllConstant(const std::vector<Value>& values) {
     return std::all_of(values.begin(), values.end(),
                        [](const Value& v) { return v.is_constant(); });
@@ -478,6 +754,8 @@ class Tracer {
             "module '", v.path, "' is passed as a value; mark its user as a leaf module"));
       case Value::Kind::kFunction:
         return absl::UnimplementedError("a function is passed as a value");
+      case Value::Kind::kDict:
+        return MaterializeDict(v);
     }
     return absl::InternalError("unknown value kind");
   }
@@ -570,6 +848,7 @@ class Tracer {
                   .scope = scope,
                   .location = Location(node)};
     AliasInfo(node, init);
+    init.fx_op = FxOpFromSource(node);
     if (IsGetItem(node) && ContainsTensorType(node->output()->type())) init.alias_of = 0;
     Node* n = graph_->Append(std::move(init));
     BindOutputs(node, n, env, scope);
@@ -752,7 +1031,7 @@ class Tracer {
         return true;
       }
     }
-    if (absl::StartsWith(cls, "torchvision.ops.")) return true;
+    if (absl::StartsWith(cls, "torchvision.ops.") || !TorchvisionOpsBase(cls).empty()) return true;
     if (absl::StartsWith(cls, "torch.nn.") || absl::StartsWith(cls, "torch.ao.nn.")) {
       absl::string_view short_name = absl::string_view(cls).substr(cls.rfind('.') + 1);
       return short_name != "Sequential" && short_name != "ModuleList" &&
@@ -804,6 +1083,10 @@ class Tracer {
         init.alias_of = 0;
       }
       std::string cls_name = DemangleClassName(cls->name()->qualifiedName());
+      // torchvision's subclasses of torchvision.ops classes behave as their base.
+      if (absl::string_view base = TorchvisionOpsBase(cls_name); !base.empty()) {
+        cls_name = std::string(base);
+      }
       bool known_fresh = (absl::StartsWith(cls_name, "torch.nn.") ||
                           absl::StartsWith(cls_name, "torchvision.ops.")) &&
                          IsIn(ShortName(cls_name), kFreshModules);
