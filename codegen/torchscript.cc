@@ -11,9 +11,9 @@
 #include "absl/strings/str_split.h"
 #include "graph/status_macros.h"
 #include "graph/text.h"
+#include "pruning/dead_code.h"
 #include "torch/csrc/jit/frontend/schema_matching.h"
 #include "torch/csrc/jit/ir/ir.h"
-#include "torch/csrc/jit/passes/dead_code_elimination.h"
 #include "torch/csrc/jit/runtime/operator.h"
 
 namespace featx {
@@ -482,7 +482,6 @@ absl::StatusOr<jit::Module> Build(const jit::Module& model, const ModeGraph& tra
   }
   branch->output()->setType(c10::DictType::create(c10::StringType::get(), c10::TensorType::get()));
   graph->registerOutput(branch->output());
-  jit::EliminateDeadCode(graph);
   graph->lint();
 
   jit::Function* forward = cu->create_function(
@@ -500,6 +499,9 @@ absl::StatusOr<torch::jit::Module> BuildTorchScriptExtractor(const torch::jit::M
   if (train.graph == nullptr || eval.graph == nullptr) {
     return absl::InvalidArgumentError("both a train and an eval graph are needed");
   }
+  // Every node is emitted, as the C++ back end does: the same pass decided.
+  RETURN_IF_ERROR(CheckNoDeadCode(*train.graph));
+  RETURN_IF_ERROR(CheckNoDeadCode(*eval.graph));
   try {
     return Build(model, train, eval);
   } catch (const c10::Error& e) {

@@ -26,7 +26,8 @@
 namespace featx {
 
 // One mode's pruned graph; its output node's arguments are the returned
-// values, in the order of `keys`.
+// values, in the order of `keys`. It is free of dead code (EliminateDeadCode
+// has run, as for the C++ back end): every node is emitted.
 struct ModeGraph {
   const Graph* graph = nullptr;
   std::vector<std::string> keys;
@@ -34,7 +35,8 @@ struct ModeGraph {
 
 // Builds the extractor from graphs traced from `model`. The new module starts
 // in the mode `model` is in. `model` is not changed (its compilation unit
-// gains the new classes). Unimplemented names a node the back end cannot emit.
+// gains the new classes). Unimplemented names a node the back end cannot emit;
+// FailedPrecondition if a graph has dead code.
 absl::StatusOr<torch::jit::Module> BuildTorchScriptExtractor(const torch::jit::Module& model,
                                                              const ModeGraph& train,
                                                              const ModeGraph& eval);

@@ -213,4 +213,20 @@ absl::StatusOr<bool> EliminateDeadCode(Graph& graph) {
   return EliminateDeadCode(graph, DeadCodeOptions{});
 }
 
+absl::Status CheckNoDeadCode(const Graph& graph) {
+  if (absl::Status s = Verify(graph); !s.ok()) return s;
+  std::unique_ptr<Liveness> liveness = Liveness::Analyze(graph, DeadCodeOptions{});
+  const Node* dead = nullptr;
+  ForEachNodeRecursive(graph, [&](Node* n) {
+    if (dead == nullptr && n->op() != OpCode::kPlaceholder && n->op() != OpCode::kOutput &&
+        !liveness->IsLive(*n)) {
+      dead = n;
+    }
+  });
+  if (dead == nullptr) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "the graph has dead code (", OpCodeName(dead->op()), " '",
+      dead->name().empty() ? dead->target() : dead->name(), "'); run EliminateDeadCode first"));
+}
+
 }  // namespace featx

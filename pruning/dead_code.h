@@ -72,6 +72,11 @@ class Liveness {
 absl::StatusOr<bool> EliminateDeadCode(Graph& graph, const DeadCodeOptions& options);
 absl::StatusOr<bool> EliminateDeadCode(Graph& graph);
 
+// OK if EliminateDeadCode(graph) would not change `graph`. The back ends call
+// it on the graphs they get, so both emit exactly the nodes this pass keeps.
+// FailedPrecondition naming the first dead node otherwise.
+absl::Status CheckNoDeadCode(const Graph& graph);
+
 }  // namespace featx
 
 #endif  // FEATX_PRUNING_DEAD_CODE_H_
