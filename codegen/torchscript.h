@@ -5,8 +5,9 @@
 // model's inputs and returns Dict[str, Tensor]; it runs the train graph when
 // its `training` flag is set and the eval graph otherwise. It holds copies of
 // only the parameters, buffers and leaf submodules the graphs use, at their
-// original paths, so it can be saved and loaded by torch.jit.load in Python
-// or C++.
+// original paths and in the model's own order (named_parameters() and
+// state_dict() list the original's entries, filtered, in the original order),
+// so it can be saved and loaded by torch.jit.load in Python or C++.
 //
 // Example:
 //   absl::StatusOr<torch::jit::Module> m = featx::BuildTorchScriptExtractor(
