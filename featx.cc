@@ -307,13 +307,14 @@ ValueCheck Compare(const std::string& key, const at::Tensor& got, const at::Tens
     return c;
   }
   at::Tensor g = got.detach().to(at::kDouble), w = want.detach().to(at::kDouble);
-  at::Tensor diff = (g - w).abs();
+  at::Tensor diff = g.sub(w).abs();
   bool both_nan = at::equal(g.isnan(), w.isnan());
   at::Tensor finite = diff.masked_fill(diff.isnan(), 0);
-  c.max_abs_diff = finite.max().item<double>();
-  at::Tensor big = w.abs() > kCheckTolerance;
-  if (big.any().item<bool>()) {
-    c.max_rel_diff = (finite.masked_select(big) / w.abs().masked_select(big)).max().item<double>();
+  c.max_abs_diff = finite.max().item().toDouble();
+  at::Tensor big = w.abs().gt(kCheckTolerance);
+  if (big.any().item().toBool()) {
+    c.max_rel_diff =
+        finite.masked_select(big).div(w.abs().masked_select(big)).max().item().toDouble();
   }
   c.ok = both_nan && at::allclose(g, w, kCheckTolerance, kCheckTolerance, /*equal_nan=*/true);
   if (!both_nan) c.problem = "NaN in different places";
@@ -333,6 +334,8 @@ absl::StatusOr<c10::IValue> Forward(torch::jit::Module& m, const std::vector<c10
   } catch (const c10::Error& e) {
     std::string msg = e.what_without_backtrace();
     return absl::InvalidArgumentError(absl::StrCat("running ", what, " failed: ", msg));
+  } catch (const std::exception& e) {  // torch::jit::JITException from the interpreter
+    return absl::InvalidArgumentError(absl::StrCat("running ", what, " failed: ", e.what()));
   }
 }
 
