@@ -113,7 +113,8 @@ TEST(CheckExtractorTest, EffectsModelsAgreeOnEveryNode) {
                                    {"write_in_function", {}},
                                    {"write_in_leaf_body", {"AddOne"}},
                                    {"write_in_branch", {}},
-                                   {"write_to_argument", {}}}) {
+                                   {"write_to_argument", {}},
+                                   {"write_through_branch_result", {}}}) {
     torch::jit::Module model = Load(absl::StrCat("fixtures/effects/", m.name, ".pt"));
     TraceOptions options{.leaf_modules = m.leaves};
     absl::StatusOr<NodeNames> names = GetGraphNodeNames(model, options);
