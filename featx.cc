@@ -22,6 +22,7 @@
 #include "graph/status_macros.h"
 #include "naming/naming.h"
 #include "naming/select.h"
+#include "pruning/dead_code.h"
 #include "pruning/pruning.h"
 #include "torch/csrc/jit/serialization/import.h"
 
@@ -301,6 +302,180 @@ absl::Status LoadOperatorLibrary(const std::string& path) {
                                                    "': ", error != nullptr ? error : "unknown"));
   }
   return absl::OkStatus();
+}
+
+namespace {
+
+std::string ShapeText(const at::Tensor& t) {
+  return absl::StrCat("[", absl::StrJoin(t.sizes(), ", "), "]");
+}
+
+ValueCheck Compare(const std::string& key, const at::Tensor& got, const at::Tensor& want) {
+  ValueCheck c{.key = key};
+  if (!got.defined() || !want.defined()) {
+    c.problem = "missing value";
+    return c;
+  }
+  if (got.sizes() != want.sizes()) {
+    c.problem = absl::StrCat("shape ", ShapeText(got), " vs ", ShapeText(want));
+    return c;
+  }
+  if (got.scalar_type() != want.scalar_type()) {
+    c.problem = absl::StrCat("dtype ", std::string(got.dtype().name()), " vs ",
+                             std::string(want.dtype().name()));
+    return c;
+  }
+  if (got.numel() == 0) {
+    c.ok = true;
+    return c;
+  }
+  at::Tensor g = got.detach().to(at::kDouble), w = want.detach().to(at::kDouble);
+  at::Tensor diff = g.sub(w).abs();
+  bool both_nan = at::equal(g.isnan(), w.isnan());
+  at::Tensor finite = diff.masked_fill(diff.isnan(), 0);
+  c.max_abs_diff = finite.max().item().toDouble();
+  at::Tensor big = w.abs().gt(kCheckTolerance);
+  if (big.any().item().toBool()) {
+    c.max_rel_diff =
+        finite.masked_select(big).div(w.abs().masked_select(big)).max().item().toDouble();
+  }
+  c.ok = both_nan && at::allclose(g, w, kCheckTolerance, kCheckTolerance, /*equal_nan=*/true);
+  if (!both_nan) c.problem = "NaN in different places";
+  return c;
+}
+
+std::vector<c10::IValue> Cloned(const std::vector<c10::IValue>& inputs) {
+  std::vector<c10::IValue> copy;
+  for (const c10::IValue& v : inputs) copy.push_back(v.isTensor() ? v.toTensor().clone() : v);
+  return copy;
+}
+
+absl::StatusOr<c10::IValue> Forward(torch::jit::Module& m, const std::vector<c10::IValue>& inputs,
+                                    absl::string_view what) {
+  try {
+    return m.forward(Cloned(inputs));
+  } catch (const c10::Error& e) {
+    std::string msg = e.what_without_backtrace();
+    return absl::InvalidArgumentError(absl::StrCat("running ", what, " failed: ", msg));
+  } catch (const std::exception& e) {  // torch::jit::JITException from the interpreter
+    return absl::InvalidArgumentError(absl::StrCat("running ", what, " failed: ", e.what()));
+  }
+}
+
+c10::Dict<std::string, at::Tensor> ToTensorDict(const c10::IValue& v) {
+  c10::Dict<std::string, at::Tensor> d;
+  for (const auto& kv : v.toGenericDict()) d.insert(kv.key().toStringRef(), kv.value().toTensor());
+  return d;
+}
+
+// The unpruned eval graph with a clone right after each selected node; it
+// returns the model's own result under "forward" and the clones under their
+// index ("0", "1", ...), built by the TorchScript back end.
+absl::StatusOr<torch::jit::Module> ReferenceModule(const torch::jit::Module& model,
+                                                   const ExtractorSpec& spec,
+                                                   std::vector<std::string>* keys) {
+  ASSIGN_OR_RETURN(auto per_mode,
+                   ReturnNodesPerMode({.return_nodes = spec.return_nodes,
+                                       .train_return_nodes = spec.train_return_nodes,
+                                       .eval_return_nodes = spec.eval_return_nodes}));
+  ASSIGN_OR_RETURN(std::unique_ptr<Graph> graph, Trace(model, Mode::kEval, spec.trace_options));
+  NameNodes(*graph);
+  ASSIGN_OR_RETURN(std::vector<ReturnNode> selected, SelectOutputs(*graph, per_mode.second));
+  Node* output = graph->output();
+  if (output->args().size() != 1 || !output->args()[0].is_node() ||
+      output->args()[0].node()->type() != "Tensor") {
+    return absl::InvalidArgumentError(
+        "featx check compares with model.forward, which must return one Tensor");
+  }
+  std::vector<Argument> results = {output->args()[0]};
+  std::vector<std::string> result_keys = {"forward"};
+  for (size_t i = 0; i < selected.size(); ++i) {
+    Node* v = selected[i].node;
+    if (v->type() != "Tensor") {
+      return absl::InvalidArgumentError(absl::StrCat("node '", v->name(), "' is a ", v->type(),
+                                                     ", not a Tensor"));
+    }
+    int after = graph->IndexOf(v) + 1;
+    while (graph->nodes()[after]->op() == OpCode::kPlaceholder) ++after;
+    Node* clone = graph->InsertBefore(graph->nodes()[after].get(),
+                                      {.target = "aten::clone",
+                                       .args = {Argument::NodeRef(v), Argument::None()},
+                                       .type = v->type(),
+                                       .scope = v->scope()});
+    results.push_back(Argument::NodeRef(clone));
+    result_keys.push_back(absl::StrCat(i));
+    keys->push_back(selected[i].key);
+  }
+  graph->SetArgs(output, std::move(results));
+  RETURN_IF_ERROR(EliminateDeadCode(*graph).status());
+  ModeGraph mode{.graph = graph.get(), .keys = result_keys};
+  return BuildTorchScriptExtractor(model, mode, mode);
+}
+
+absl::StatusOr<CheckReport> Check(const torch::jit::Module& model, const ExtractorSpec& spec,
+                                  torch::jit::Module extractor,
+                                  const std::vector<c10::IValue>& inputs) {
+  std::vector<std::string> keys;
+  ASSIGN_OR_RETURN(torch::jit::Module reference, ReferenceModule(model, spec, &keys));
+  torch::jit::Module original = model;  // a handle: restore its mode afterwards
+  bool was_training = original.is_training();
+  original.eval();
+  absl::StatusOr<c10::IValue> want = Forward(original, inputs, "the model");
+  original.train(was_training);
+  if (!want.ok()) return want.status();
+  if (!want->isTensor()) {
+    return absl::InvalidArgumentError(absl::StrCat("the model returns a ", want->tagKind(),
+                                                   ", not a Tensor; featx check needs a Tensor"));
+  }
+  reference.eval();
+  ASSIGN_OR_RETURN(c10::IValue ref_out, Forward(reference, inputs, "the traced graph"));
+  c10::Dict<std::string, at::Tensor> ref = ToTensorDict(ref_out);
+  bool extractor_training = extractor.is_training();
+  extractor.eval();
+  absl::StatusOr<c10::IValue> got_out = Forward(extractor, inputs, "the extractor");
+  extractor.train(extractor_training);
+  if (!got_out.ok()) return got_out.status();
+  if (!got_out->isGenericDict()) {
+    return absl::InvalidArgumentError("the extractor does not return Dict[str, Tensor]");
+  }
+  c10::Dict<std::string, at::Tensor> got = ToTensorDict(*got_out);
+
+  CheckReport report;
+  report.forward = Compare("forward", ref.at("forward"), want->toTensor());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    at::Tensor value = got.contains(keys[i]) ? got.at(keys[i]) : at::Tensor();
+    report.outputs.push_back(Compare(keys[i], value, ref.at(absl::StrCat(i))));
+  }
+  return report;
+}
+
+}  // namespace
+
+bool CheckReport::ok() const {
+  if (!forward.ok) return false;
+  for (const ValueCheck& c : outputs) {
+    if (!c.ok) return false;
+  }
+  return true;
+}
+
+absl::StatusOr<CheckReport> CheckExtractor(const torch::jit::Module& model,
+                                           const ExtractorSpec& spec,
+                                           const torch::jit::Module& extractor,
+                                           const std::vector<c10::IValue>& inputs) {
+  try {
+    return Check(model, spec, extractor, inputs);
+  } catch (const c10::Error& e) {
+    std::string what = e.what_without_backtrace();
+    return absl::InternalError(absl::StrCat("checking failed: ", what.substr(0, what.find('\n'))));
+  }
+}
+
+absl::StatusOr<CheckReport> CheckExtractor(const torch::jit::Module& model,
+                                           const ExtractorSpec& spec,
+                                           const std::vector<c10::IValue>& inputs) {
+  ASSIGN_OR_RETURN(torch::jit::Module extractor, CreateFeatureExtractor(model, spec));
+  return CheckExtractor(model, spec, extractor, inputs);
 }
 
 std::string NodeNamesToJson(const NodeNames& names) {

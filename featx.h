@@ -112,6 +112,50 @@ struct CppExtractorFiles {
 absl::StatusOr<CppExtractorFiles> GenerateCppExtractor(const torch::jit::Module& model,
                                                        const CppExtractorSpec& spec);
 
+// ---- Checking an extractor (featx check)
+
+// Two tensors agree if they have the same shape and dtype and every element
+// satisfies |got - want| <= kCheckTolerance + kCheckTolerance * |want|
+// (at::allclose with atol = rtol = 1e-5; NaN equals NaN).
+inline constexpr double kCheckTolerance = 1e-5;
+
+// How one value compares with its reference.
+struct ValueCheck {
+  std::string key;
+  double max_abs_diff = 0;  // max |got - want|
+  // max |got - want| / |want| over elements with |want| > kCheckTolerance; 0 if none.
+  double max_rel_diff = 0;
+  bool ok = false;
+  std::string problem;  // why not ok, if not just the tolerance: "shape [2, 3] vs [3, 2]"
+};
+
+struct CheckReport {
+  // "forward": the model's whole traced graph, run by featx (TorchScript back
+  // end, unpruned), against model.forward.
+  ValueCheck forward;
+  // Per output key, in the extractor's order: its value against the same
+  // node's value in that unpruned graph, cloned the moment it is computed.
+  std::vector<ValueCheck> outputs;
+
+  bool ok() const;
+};
+
+// Verifies, in eval mode, the extractor CreateFeatureExtractor(model, spec)
+// makes, on `inputs` (featx check uses torch::manual_seed(0) and randn of the
+// input shape). `model` must return one Tensor. The inputs are not changed.
+// Errors: those of CreateFeatureExtractor; InvalidArgument if running the model
+// fails or it does not return a Tensor.
+absl::StatusOr<CheckReport> CheckExtractor(const torch::jit::Module& model,
+                                           const ExtractorSpec& spec,
+                                           const std::vector<c10::IValue>& inputs);
+
+// The same for an extractor made elsewhere (a saved one, or, in tests, a
+// deliberately wrong one): its keys are compared with the nodes `spec` selects.
+absl::StatusOr<CheckReport> CheckExtractor(const torch::jit::Module& model,
+                                           const ExtractorSpec& spec,
+                                           const torch::jit::Module& extractor,
+                                           const std::vector<c10::IValue>& inputs);
+
 // The names torchvision's get_graph_node_names gives, for train and eval mode,
 // in execution order. As in torchvision, buffers read directly (such as a
 // relative position index) are not listed; parameters are.

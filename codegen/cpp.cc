@@ -16,6 +16,7 @@
 #include "absl/strings/strip.h"
 #include "graph/status_macros.h"
 #include "graph/text.h"
+#include "pruning/dead_code.h"
 
 namespace featx {
 
@@ -258,21 +259,8 @@ class Emitter {
         release_after[index].push_back(node);
       }
     }
-    // Values nobody needs are not computed: leaf bodies keep intermediates
-    // that pruning, which cuts only the top level, leaves alone (the shape
-    // checks of a window attention). Side effects and in-place writes stay.
-    std::vector<bool> needed(g.size());
-    for (size_t k = g.size(); k-- > 0;) {
-      const Node& n = *g.nodes()[k];
-      bool keep = n.op() == OpCode::kOutput || n.op() == OpCode::kPlaceholder ||
-                  !n.mutates().empty() || n.HasSideEffects() || ContainsSideEffects(n);
-      for (Node* user : n.users()) {
-        const Node* at = user;
-        while (at != nullptr && at->owner() != &g) at = at->owner()->parent();
-        keep = keep || (at != nullptr && needed[g.IndexOf(at)]);
-      }
-      needed[k] = keep;
-    }
+    // Every node is emitted: dead code, in leaf bodies too, is gone already
+    // (EliminateDeadCode, the pass the TorchScript back end's graphs go through).
     for (size_t i = 0; i < g.size(); ++i) {
       const Node& n = *g.nodes()[i];
       if (n.op() == OpCode::kOutput) {
@@ -283,7 +271,6 @@ class Emitter {
         }
         return results;
       }
-      if (!needed[i]) continue;
       absl::Status s = EmitNode(n, depth, out);
       if (!s.ok()) {
         return absl::UnimplementedError(absl::StrCat(
@@ -297,18 +284,6 @@ class Emitter {
       for (const std::string& v : released) absl::StrAppend(out, Indent(depth), v, ".reset();\n");
     }
     return absl::InternalError("graph has no output node");
-  }
-
-  static bool ContainsSideEffects(const Node& n) {
-    bool found = false;
-    for (const auto& block : n.blocks()) {
-      ForEachNodeRecursive(*block, [&](Node* inner) {
-        found = found || !inner->mutates().empty() ||
-                (inner->op() != OpCode::kOutput && inner->op() != OpCode::kPlaceholder &&
-                 inner->HasSideEffects());
-      });
-    }
-    return found;
   }
 
   std::string NewVar(const Node& n) {
@@ -1218,6 +1193,7 @@ absl::StatusOr<CppSource> EmitCppExtractor(const CppExtractorInput& input) {
       input.graph->output()->args().size() != input.keys.size()) {
     return absl::InvalidArgumentError("the graph's outputs do not match the keys");
   }
+  RETURN_IF_ERROR(CheckNoDeadCode(*input.graph));
   return Emitter(input).Run();
 }
 

@@ -43,7 +43,9 @@ struct OperatorInfo {
 };
 
 struct CppExtractorInput {
-  const Graph* graph = nullptr;   // pruned, with leaf bodies; output args in key order
+  // Pruned, with leaf bodies; output args in key order. Free of dead code
+  // (EliminateDeadCode has run): every node is emitted.
+  const Graph* graph = nullptr;
   std::vector<std::string> keys;  // output keys, in order
   std::string class_name;         // "ResNet18Features"
   std::string namespace_name;     // "vision"; may be nested ("a::b")
@@ -64,7 +66,8 @@ struct CppSource {
 // The weights file format version that generated code accepts.
 inline constexpr int kWeightsFormatVersion = 1;
 
-// Emits the extractor. Unimplemented names the node and op it cannot emit.
+// Emits the extractor. Unimplemented names the node and op it cannot emit;
+// FailedPrecondition if the graph has dead code.
 absl::StatusOr<CppSource> EmitCppExtractor(const CppExtractorInput& input);
 
 // "ResNet18Features" -> "resnet18_features", "SeedCnnFeatures" ->

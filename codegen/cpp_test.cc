@@ -16,6 +16,7 @@
 #include "graph/text.h"
 #include "gtest/gtest.h"
 #include "naming/naming.h"
+#include "pruning/dead_code.h"
 
 namespace featx {
 namespace {
@@ -150,6 +151,7 @@ TEST_P(GoldenTest, EmitsExactlyTheGoldenSource) {
   const Case& c = GetParam();
   absl::StatusOr<std::unique_ptr<Graph>> graph = ParseGraph(c.graph);
   ASSERT_TRUE(graph.ok()) << graph.status();
+  ASSERT_TRUE(EliminateDeadCode(**graph).ok());  // as the pipeline does
   NameNodes(**graph);
   std::vector<std::string> weights;
   ForEachNodeRecursive(**graph, [&](Node* n) {

@@ -11,9 +11,9 @@
 #include "absl/strings/str_split.h"
 #include "graph/status_macros.h"
 #include "graph/text.h"
+#include "pruning/dead_code.h"
 #include "torch/csrc/jit/frontend/schema_matching.h"
 #include "torch/csrc/jit/ir/ir.h"
-#include "torch/csrc/jit/passes/dead_code_elimination.h"
 #include "torch/csrc/jit/runtime/operator.h"
 
 namespace featx {
@@ -454,12 +454,53 @@ class Emitter {
   absl::flat_hash_map<const Node*, jit::Value*> values_;
 };
 
-absl::Status CollectAttributes(const Graph& g, ModuleTree& tree) {
-  std::set<std::string> modules, tensors;  // sorted: deterministic module layout
+// The leaf modules and tensors a graph uses.
+void CollectAttributes(const Graph& g, std::set<std::string>& modules,
+                       std::set<std::string>& tensors) {
   ForEachNodeRecursive(g, [&](Node* n) {
     if (n->op() == OpCode::kCallModule) modules.insert(n->target());
     if (n->op() == OpCode::kGetAttr) tensors.insert(n->target());
   });
+}
+
+bool HasPrefix(const std::set<std::string>& paths, const std::string& prefix) {
+  auto it = paths.lower_bound(prefix);
+  return it != paths.end() && absl::StartsWith(*it, prefix);
+}
+
+// Adds the needed modules and tensors in the model's own order (its slot
+// order, depth first), so that named_parameters() and state_dict() list the
+// extractor's entries in the order the model lists them, as torchvision's
+// IntermediateLayerGetter does. Removes what it adds from the sets.
+absl::Status AddInSourceOrder(const jit::Module& module, const std::string& prefix,
+                              std::set<std::string>& modules, std::set<std::string>& tensors,
+                              ModuleTree& tree) {
+  const c10::ClassTypePtr& type = module.type();
+  for (size_t slot = 0; slot < type->numAttributes(); ++slot) {
+    std::string path = absl::StrCat(prefix, type->getAttributeName(slot));
+    c10::IValue value = module._ivalue()->getSlot(slot);
+    if (value.isModule() || value.isObject()) {
+      if (modules.erase(path) > 0) {
+        RETURN_IF_ERROR(tree.AddLeafModule(path));
+      } else if (value.isModule() &&
+                 (HasPrefix(modules, path + ".") || HasPrefix(tensors, path + "."))) {
+        RETURN_IF_ERROR(
+            AddInSourceOrder(value.toModule(), path + ".", modules, tensors, tree));
+      }
+    } else if (value.isTensor() && tensors.erase(path) > 0) {
+      RETURN_IF_ERROR(tree.AddTensor(path));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CollectAttributes(const jit::Module& model, const Graph& train, const Graph& eval,
+                               ModuleTree& tree) {
+  std::set<std::string> modules, tensors;
+  CollectAttributes(train, modules, tensors);
+  CollectAttributes(eval, modules, tensors);
+  RETURN_IF_ERROR(AddInSourceOrder(model, "", modules, tensors, tree));
+  // Whatever the walk did not find: AddLeafModule and AddTensor say why.
   for (const std::string& m : modules) RETURN_IF_ERROR(tree.AddLeafModule(m));
   for (const std::string& t : tensors) RETURN_IF_ERROR(tree.AddTensor(t));
   return absl::OkStatus();
@@ -469,8 +510,7 @@ absl::StatusOr<jit::Module> Build(const jit::Module& model, const ModeGraph& tra
                                   const ModeGraph& eval) {
   std::shared_ptr<jit::CompilationUnit> cu = model._ivalue()->compilation_unit();
   ModuleTree tree(model, cu);
-  RETURN_IF_ERROR(CollectAttributes(*train.graph, tree));
-  RETURN_IF_ERROR(CollectAttributes(*eval.graph, tree));
+  RETURN_IF_ERROR(CollectAttributes(model, *train.graph, *eval.graph, tree));
   jit::Module extractor = tree.root();
 
   auto graph = std::make_shared<jit::Graph>();
@@ -507,7 +547,6 @@ absl::StatusOr<jit::Module> Build(const jit::Module& model, const ModeGraph& tra
   }
   branch->output()->setType(c10::DictType::create(c10::StringType::get(), c10::TensorType::get()));
   graph->registerOutput(branch->output());
-  jit::EliminateDeadCode(graph);
   graph->lint();
 
   jit::Function* forward = cu->create_function(
@@ -525,6 +564,9 @@ absl::StatusOr<torch::jit::Module> BuildTorchScriptExtractor(const torch::jit::M
   if (train.graph == nullptr || eval.graph == nullptr) {
     return absl::InvalidArgumentError("both a train and an eval graph are needed");
   }
+  // Every node is emitted, as the C++ back end does: the same pass decided.
+  RETURN_IF_ERROR(CheckNoDeadCode(*train.graph));
+  RETURN_IF_ERROR(CheckNoDeadCode(*eval.graph));
   try {
     return Build(model, train, eval);
   } catch (const c10::Error& e) {

@@ -5,8 +5,9 @@
 // model's inputs and returns Dict[str, Tensor]; it runs the train graph when
 // its `training` flag is set and the eval graph otherwise. It holds copies of
 // only the parameters, buffers and leaf submodules the graphs use, at their
-// original paths, so it can be saved and loaded by torch.jit.load in Python
-// or C++.
+// original paths and in the model's own order (named_parameters() and
+// state_dict() list the original's entries, filtered, in the original order),
+// so it can be saved and loaded by torch.jit.load in Python or C++.
 //
 // Example:
 //   absl::StatusOr<torch::jit::Module> m = featx::BuildTorchScriptExtractor(
@@ -26,7 +27,8 @@
 namespace featx {
 
 // One mode's pruned graph; its output node's arguments are the returned
-// values, in the order of `keys`.
+// values, in the order of `keys`. It is free of dead code (EliminateDeadCode
+// has run, as for the C++ back end): every node is emitted.
 struct ModeGraph {
   const Graph* graph = nullptr;
   std::vector<std::string> keys;
@@ -34,7 +36,8 @@ struct ModeGraph {
 
 // Builds the extractor from graphs traced from `model`. The new module starts
 // in the mode `model` is in. `model` is not changed (its compilation unit
-// gains the new classes). Unimplemented names a node the back end cannot emit.
+// gains the new classes). Unimplemented names a node the back end cannot emit;
+// FailedPrecondition if a graph has dead code.
 absl::StatusOr<torch::jit::Module> BuildTorchScriptExtractor(const torch::jit::Module& model,
                                                              const ModeGraph& train,
                                                              const ModeGraph& eval);

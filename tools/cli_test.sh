@@ -9,11 +9,12 @@
 #
 # Arguments (runfiles paths, from //tools:cli_test): the featx binary,
 # seed_mymodule.pt, its torchvision names, seed_cnn.pt, and torchvision's names
-# for seed_cnn with leaf_modules=["ConvBlock"].
+# for seed_cnn with leaf_modules=["ConvBlock"]; then resnet18.pt and the
+# effects model add_into_statement.pt (for `featx check`).
 set -u
 
-if [[ $# -ne 5 ]]; then
-  echo "cli_test: expected 5 arguments (featx, seed_mymodule.pt, its names, seed_cnn.pt, ConvBlock names), got $#" >&2
+if [[ $# -lt 7 ]]; then
+  echo "cli_test: expected 7 arguments (featx, seed_mymodule.pt, its names, seed_cnn.pt, ConvBlock names, resnet18.pt, add_into_statement.pt), got $#" >&2
   exit 1
 fi
 readonly FEATX=$1
@@ -21,6 +22,8 @@ readonly MYMODULE=$2
 readonly MYMODULE_NAMES=$3
 readonly CNN=$4
 readonly CNN_CONVBLOCK_NAMES=$5
+readonly RESNET18=$6
+readonly ADD_INTO=$7
 readonly TMP=${TEST_TMPDIR:-$(mktemp -d)}
 readonly OUT=$TMP/stdout
 readonly ERR=$TMP/stderr
@@ -257,5 +260,27 @@ if [[ -n "${FEATX_DETECTOR:-}" ]]; then
   expect_error 1
   grep -qF "cannot load operator library" "$ERR" || fail "the error does not say what failed"
 fi
+# featx check: a line per value, ok, exit 0; usage errors exit 2.
+run check "$MYMODULE" --return_nodes=submodule.lin:lin,clamp --input_shape=3,4
+expect_rc 0
+expect_empty_stderr
+[[ "$(cut -f1,4 "$OUT")" == $'forward\tok\nlin\tok\nclamp\tok' ]] ||
+  fail "check should list forward, lin and clamp as ok"
+grep -q $'^lin\tmax_abs=0\tmax_rel=0\tok$' "$OUT" || fail "lin should not differ at all"
+run check "$RESNET18" --return_nodes=layer1.0.bn1,layer1.0.conv2
+expect_rc 0
+expect_empty_stderr
+[[ "$(cut -f1,4 "$OUT")" == $'forward\tok\nlayer1.0.bn1\tok\nlayer1.0.conv2\tok' ]] ||
+  fail "check on resnet18 should pass with the default input shape"
+run check "$ADD_INTO" --return_nodes=add,add_1,add_2 --input_shape=2,3
+expect_rc 0
+[[ "$(cut -f4 "$OUT" | sort -u)" == "ok" ]] || fail "check on add_into_statement should pass"
+run check "$MYMODULE" --input_shape=3,4
+expect_error 2  # no --return_nodes
+run check "$MYMODULE" --return_nodes=clamp --input_shape=3,x
+expect_error 2
+run check "$RESNET18" --return_nodes=layer1 --input_shape=1,5
+expect_error 1  # the model cannot run on it
+grep -q "input shape \[1, 5\]" "$ERR" || fail "the error should name the input shape"
 
 echo "cli_test: all $checks featx runs behaved as specified"

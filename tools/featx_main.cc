@@ -11,6 +11,8 @@
 //                          [--leaf_modules=...] [--input_shape=1,3,224,224] [--stem=...]
 //   featx run MODEL_OR_EXTRACTOR.pt --input_shape=1,3,224,224 [--return_nodes=...]
 //                          [--threads=N] [--save=OUTPUTS.pt]
+//   featx check MODEL.pt --return_nodes=... [--input_shape=1,3,224,224]
+//                          [--leaf_modules=...] [--autowrap_functions=...]
 //   Every command also takes --load_library=LIB.so[,...]: operator libraries
 //   to load before the model.
 //
@@ -52,6 +54,12 @@ commands:
   run      run a model or extractor on a fixed-seed random input and print
            each output's key, shape, dtype, and for 4-d outputs channels and
            stride relative to the input
+  check    verify an extractor (eval mode) on a fixed-seed random input: the
+           whole traced graph, run by featx, must reproduce the model's
+           forward, and each returned value must equal its node's value in
+           that graph cloned when computed. Prints max absolute and relative
+           differences per key; exit 1 if any differs by more than
+           1e-5 + 1e-5 * |reference|
 
 flags:
   --mode=eval|train          nodes, graph: which mode (default eval)
@@ -60,14 +68,15 @@ flags:
   --bodies=true              graph: also show each leaf's inlined body
   --format=text|json         nodes: one name per line (text, for --mode) or
                              {"train": [...], "eval": [...]} (json)
-  --return_nodes=a,b:key     extract, run: nodes to return, each `name` or
+  --return_nodes=a,b:key     extract, run, check: nodes to return, each `name` or
                              `name:key`; a truncated name ("layer2") means the
                              last node inside it
   --train_return_nodes=...   extract: per-mode return nodes, given together
   --eval_return_nodes=...
   --out=FILE                 extract: where to write the extractor
   --input_shape=1,3,224,224  run: the input's shape (required); codegen: the
-                             manifest lists each output's shape for it
+                             manifest lists each output's shape for it; check:
+                             the input's shape (default 1,3,224,224)
   --class_name=C --namespace=N --out_dir=DIR
                              codegen: the generated class, its namespace, and
                              where the files go
@@ -201,6 +210,37 @@ int RunModel(torch::jit::Module model, const ExtractorSpec& spec, const std::vec
   return kOk;
 }
 
+// featx check: one line per value, "key<TAB>max_abs=..<TAB>max_rel=..<TAB>ok|MISMATCH".
+int CheckModel(const torch::jit::Module& model, const ExtractorSpec& spec,
+               const std::vector<int64_t>& shape) {
+  torch::manual_seed(0);
+  at::Tensor input = torch::randn(shape);
+  absl::StatusOr<CheckReport> report;
+  {
+    torch::NoGradGuard no_grad;
+    report = CheckExtractor(model, spec, {input});
+  }
+  if (!report.ok()) {
+    return Fail(kBadInput, absl::StrCat(report.status().message(), " (input shape [",
+                                        absl::StrJoin(shape, ", "), "]; see --input_shape)"));
+  }
+  int bad = 0;
+  std::vector<const ValueCheck*> all = {&report->forward};
+  for (const ValueCheck& c : report->outputs) all.push_back(&c);
+  for (const ValueCheck* c : all) {
+    std::cout << c->key << "\tmax_abs=" << c->max_abs_diff << "\tmax_rel=" << c->max_rel_diff
+              << "\t" << (c->ok ? "ok" : "MISMATCH");
+    if (!c->problem.empty()) std::cout << " (" << c->problem << ")";
+    std::cout << "\n";
+    bad += c->ok ? 0 : 1;
+  }
+  if (bad > 0) {
+    return Fail(kBadInput, absl::StrCat("check failed: ", bad, " of ", all.size(),
+                                        " values differ by more than 1e-5 + 1e-5 * |reference|"));
+  }
+  return kOk;
+}
+
 int Run(int argc, char** argv) {
   bool help = false;
   for (int i = 1; i < argc; ++i) {
@@ -226,6 +266,7 @@ int Run(int argc, char** argv) {
         "out_dir", "input_shape", "stem"}},
       {"run", {"input_shape", "return_nodes", "leaf_modules", "autowrap_functions", "threads",
                "save"}},
+      {"check", {"input_shape", "return_nodes", "leaf_modules", "autowrap_functions"}},
   };
   auto allowed = kFlags.find(cl.command);
   if (allowed == kFlags.end()) {
@@ -265,8 +306,13 @@ int Run(int argc, char** argv) {
       }
     }
   }
+  if (cl.command == "check") {
+    if (cl.flags["return_nodes"].empty()) return Fail(kBadUsage, "check needs --return_nodes");
+    if (cl.flags["input_shape"].empty()) cl.flags["input_shape"] = "1,3,224,224";
+  }
   std::vector<int64_t> shape;
-  if (cl.command == "run" || (cl.command == "codegen" && !cl.flags["input_shape"].empty())) {
+  if (cl.command == "run" || cl.command == "check" ||
+      (cl.command == "codegen" && !cl.flags["input_shape"].empty())) {
     bool bad_shape = false;
     for (absl::string_view d : absl::StrSplit(cl.flags["input_shape"], ',', absl::SkipEmpty())) {
       int64_t size;
@@ -274,7 +320,8 @@ int Run(int argc, char** argv) {
       if (!bad_shape) shape.push_back(size);
     }
     if (bad_shape || shape.empty()) {
-      return Fail(kBadUsage, "run needs --input_shape=N,C,H,W with positive sizes");
+      return Fail(kBadUsage, absl::StrCat(cl.command,
+                                          " needs --input_shape=N,C,H,W with positive sizes"));
     }
     if (cl.flags.count("threads")) {
       int threads;
@@ -304,6 +351,7 @@ int Run(int argc, char** argv) {
     return kOk;
   }
   if (cl.command == "run") return RunModel(*model, spec, shape, cl.flags["save"]);
+  if (cl.command == "check") return CheckModel(*model, spec, shape);
   if (cl.command == "codegen") {
     std::string model_file = cl.model.substr(cl.model.find_last_of('/') + 1);
     absl::StatusOr<CppExtractorFiles> files = GenerateCppExtractor(
