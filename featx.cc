@@ -7,6 +7,7 @@
 #include <memory>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/str_join.h"
@@ -104,9 +105,13 @@ absl::StatusOr<std::map<std::string, OperatorInfo>> OperatorsOf(const Graph& gra
       std::ostringstream schema;
       schema << op->schema();
       OperatorInfo info{.schema = schema.str()};
-      info.aten = c10::Dispatcher::singleton()
-                      .findSchema({std::string(n->OperatorName()), std::string(n->OverloadName())})
-                      .has_value();
+      info.dispatcher =
+          c10::Dispatcher::singleton()
+              .findSchema({std::string(n->OperatorName()), std::string(n->OverloadName())})
+              .has_value();
+      // Only ATen's own operators have at::_ops entry points; others in the
+      // dispatcher (torchvision::nms) are called boxed.
+      info.aten = info.dispatcher && absl::StartsWith(n->OperatorName(), "aten::");
       ops[n->target()] = info;
       return;
     }
