@@ -51,6 +51,7 @@ const std::map<std::string, BuiltinLowering, std::less<>>& Table() {
       // Python dict does on assignment.
       {"aten::dict", {"$T()"}},
       {"aten::dict.Dict_str", {"$0.copy()"}},
+      {"aten::dict.str", {"DictFromPairs<$T>($0)", "dictfrompairs"}},
       {"aten::_set_item.str", {"$0.insert_or_assign($1, $2)", nullptr, nullptr, true}},
       {"aten::__getitem__.Dict_str", {"DictAt($0, $1)", "dictat"}},
       {"aten::len.Dict_str", {"static_cast<int64_t>($0.size())"}},
@@ -107,6 +108,12 @@ std::string BuiltinHelperSource(absl::string_view name) {
            "  auto it = d.find(key);\n"
            "  TORCH_CHECK(it != d.end(), \"KeyError: '\", key, \"'\");\n"
            "  return it->value();\n}\n\n";
+  }
+  if (name == "dictfrompairs") {
+    return "// dict(pairs): a later pair replaces an earlier one's value in place.\n"
+           "template <typename D, typename P>\nD DictFromPairs(const std::vector<P>& pairs) {\n"
+           "  D d;\n  for (const auto& p : pairs) d.insert_or_assign(std::get<0>(p), std::get<1>(p));\n"
+           "  return d;\n}\n\n";
   }
   if (name == "dictkeys") {
     return "// d.keys() / d.values(), in insertion order.\n"

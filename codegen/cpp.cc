@@ -210,7 +210,7 @@ class Emitter {
          {"features", "Features", "inference_mode", "int64_t", "NULL", "errno", "linux", "unix",
           "assert", "FloorDiv", "Remainder", "GetItem", "SetItem", "SliceList", "ConcatLists",
           "Contains", "AllOf", "AnyOf", "Find", "Format", "kFormatVersion", "kFingerprint",
-          "ListMax", "ListMin", "DictAt", "DictKeys", "DictValues"}) {
+          "ListMax", "ListMin", "DictAt", "DictKeys", "DictValues", "DictFromPairs"}) {
       names_.Unique(reserved);
     }
     for (const std::string& w : input_.weights) {
@@ -440,7 +440,11 @@ class Emitter {
     }
     absl::StrAppend(out, ind, "  }\n", ind, "  return ", state.empty() ? "c10::nullopt" : Pack(state),
                     ";\n", ind, "}();\n");
-    if (state.empty()) vars_[&n] = "c10::nullopt";
+    if (state.empty()) {
+      // Nothing carried: the lambda's value is a placeholder nobody reads.
+      absl::StrAppend(out, ind, "static_cast<void>(", var, ");\n");
+      vars_[&n] = "c10::nullopt";
+    }
     return absl::OkStatus();
   }
 
@@ -1045,6 +1049,64 @@ class Emitter {
     return result;
   }
 
+  // ---- outputs that are not tensors: Dict[str, Tensor], tuples and lists
+  // of tensors. The Features struct holds them as they are; ToDict flattens
+  // them to "key.subkey" and "key.0", "key.1", ... as the TorchScript back end does.
+
+  std::string OutputType(size_t i) const {
+    const Argument& a = input_.graph->output()->args()[i];
+    return a.is_node() ? a.node()->type() : "Tensor";
+  }
+
+  std::string OutputCppType(size_t i) const {
+    absl::StatusOr<std::string> t = CppType(OutputType(i));
+    return t.ok() ? *t : "at::Tensor";
+  }
+
+  bool HasNonTensorOutput() const {
+    for (size_t i = 0; i < input_.keys.size(); ++i) {
+      if (OutputType(i) != "Tensor") return true;
+    }
+    return false;
+  }
+
+  std::string OutputKind(size_t i) const {
+    std::string type = OutputType(i);
+    if (type == "Tensor") return "";
+    if (absl::StartsWith(type, "Dict[")) return "; ToDict: \"<key>.<subkey>\"";
+    return "; ToDict: \"<key>.0\", \"<key>.1\", ...";
+  }
+
+  std::string ToDictEntry(size_t i, const std::string& member) const {
+    std::string type = OutputType(i);
+    std::string field = "this->" + member;  // a field may be named `i` or `item`
+    std::string key = StringLiteral(input_.keys[i]);
+    if (type == "Tensor") return absl::StrCat("  dict.insert(", key, ", ", field, ");\n");
+    if (absl::StartsWith(type, "Dict[")) {
+      return absl::StrCat("  for (const auto& item : ", field, ") {\n    dict.insert(std::string(",
+                          key, ") + \".\" + item.key(), item.value());\n  }\n");
+    }
+    if (absl::StartsWith(type, "List[") || absl::EndsWith(type, "[]")) {
+      return absl::StrCat("  for (size_t i = 0; i < ", field, ".size(); ++i) {\n",
+                          "    dict.insert(std::string(", key, ") + \".\" + std::to_string(i), ",
+                          field, "[i]);\n  }\n");
+    }
+    // A tuple: its size is known here.
+    absl::string_view inner = type;
+    if (absl::StartsWith(inner, "Tuple[")) {
+      inner = inner.substr(6, inner.size() - 7);
+    } else {
+      inner = inner.substr(1, inner.size() - 2);
+    }
+    std::string out;
+    size_t n = SplitTopLevel(inner).size();
+    for (size_t k = 0; k < n; ++k) {
+      absl::StrAppend(&out, "  dict.insert(", StringLiteral(absl::StrCat(input_.keys[i], ".", k)),
+                      ", std::get<", k, ">(", field, "));\n");
+    }
+    return out;
+  }
+
   std::string Guard() const {
     std::string g = absl::AsciiStrToUpper(absl::StrCat("FEATX_GENERATED_", input_.stem, "_H_"));
     for (char& c : g) {
@@ -1085,11 +1147,12 @@ class Emitter {
         "// then call it:\n//   auto f = ", input_.namespace_name, "::", input_.class_name,
         "::Load(\"", CommentText(input_.stem), ".weights\");\n//   auto features = f(x);\n",
         "// Fingerprint ", fingerprint, ".\n\n#ifndef ", Guard(), "\n#define ", Guard(),
-        "\n\n#include <string>\n\n#include <ATen/core/Dict.h>\n#include <ATen/core/Tensor.h>\n\n",
+        "\n\n#include <string>\n", HasNonTensorOutput() ? "#include <tuple>\n#include <vector>\n" : "",
+        "\n#include <ATen/core/Dict.h>\n#include <ATen/core/Tensor.h>\n\n",
         NamespaceOpen(), "\nclass ", input_.class_name, " {\n public:\n  struct Features {\n");
     for (size_t i = 0; i < fields.size(); ++i) {
-      absl::StrAppend(&out, "    at::Tensor ", fields[i], ";  // ", CommentText(input_.keys[i]),
-                      "\n");
+      absl::StrAppend(&out, "    ", OutputCppType(i), " ", fields[i], ";  // ",
+                      CommentText(input_.keys[i]), OutputKind(i), "\n");
     }
     absl::StrAppend(&out,
                     "\n    // The features under their output keys, in order.\n"
@@ -1230,8 +1293,7 @@ class Emitter {
     absl::StrAppend(&out, "c10::Dict<std::string, at::Tensor> ", cls,
                     "::Features::ToDict() const {\n  c10::Dict<std::string, at::Tensor> dict;\n");
     for (size_t i = 0; i < fields.size(); ++i) {
-      absl::StrAppend(&out, "  dict.insert(", StringLiteral(input_.keys[i]), ", ", fields[i],
-                      ");\n");
+      absl::StrAppend(&out, ToDictEntry(i, fields[i]));
     }
     absl::StrAppend(&out, "  return dict;\n}\n\n");
     // Load
