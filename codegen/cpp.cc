@@ -1081,7 +1081,7 @@ class Emitter {
     std::string type = OutputType(i);
     std::string field = "this->" + member;  // a field may be named `i` or `item`
     std::string key = StringLiteral(input_.keys[i]);
-    if (type == "Tensor") return absl::StrCat("  dict.insert(", key, ", ", field, ");\n");
+    if (type == "Tensor") return absl::StrCat("  dict.insert(", key, ", ", member, ");\n");
     if (absl::StartsWith(type, "Dict[")) {
       return absl::StrCat("  for (const auto& item : ", field, ") {\n    dict.insert(std::string(",
                           key, ") + \".\" + item.key(), item.value());\n  }\n");
