@@ -58,6 +58,27 @@ absl::StatusOr<std::vector<std::string>> ListedNames(const torch::jit::Module& m
   return names;
 }
 
+// Types a return node may have. A dict's or tuple's tensors are returned
+// under "key.subkey" / "key.0" (both back ends flatten them).
+bool IsReturnableType(const std::string& type) {
+  if (type == "Tensor" || type == "Dict[str, Tensor]" || type == "List[Tensor]" ||
+      type == "Tensor[]") {
+    return true;
+  }
+  absl::string_view inner;
+  if (absl::StartsWith(type, "Tuple[") && absl::EndsWith(type, "]")) {
+    inner = absl::string_view(type).substr(6, type.size() - 7);
+  } else if (absl::StartsWith(type, "(") && absl::EndsWith(type, ")")) {
+    inner = absl::string_view(type).substr(1, type.size() - 2);
+  } else {
+    return false;
+  }
+  for (absl::string_view part : absl::StrSplit(inner, ", ")) {
+    if (part != "Tensor") return false;
+  }
+  return true;
+}
+
 // One mode's extractor graph: traced, named, pruned to the selected outputs.
 struct PrunedMode {
   std::unique_ptr<Graph> graph;
@@ -74,10 +95,11 @@ absl::StatusOr<PrunedMode> PruneForMode(const torch::jit::Module& model, Mode mo
   ASSIGN_OR_RETURN(std::vector<ReturnNode> selected, SelectOutputs(*result.graph, return_nodes));
   std::vector<Node*> outputs;
   for (const ReturnNode& r : selected) {
-    if (r.node->type() != "Tensor") {
+    if (!IsReturnableType(r.node->type())) {
       return absl::InvalidArgumentError(absl::StrCat(
           "node '", r.node->name(), "' (for '", r.query, "') is a ", r.node->type(),
-          ", not a Tensor; only tensors can be returned"));
+          ", not a Tensor, a Dict[str, Tensor], or a tuple or list of tensors; only tensors "
+          "can be returned"));
     }
     outputs.push_back(r.node);
     result.keys.push_back(r.key);
@@ -113,9 +135,13 @@ absl::StatusOr<std::map<std::string, OperatorInfo>> OperatorsOf(const Graph& gra
       std::ostringstream schema;
       schema << op->schema();
       OperatorInfo info{.schema = schema.str()};
-      info.aten = c10::Dispatcher::singleton()
-                      .findSchema({std::string(n->OperatorName()), std::string(n->OverloadName())})
-                      .has_value();
+      info.dispatcher =
+          c10::Dispatcher::singleton()
+              .findSchema({std::string(n->OperatorName()), std::string(n->OverloadName())})
+              .has_value();
+      // Only ATen's own operators have at::_ops entry points; others in the
+      // dispatcher (torchvision::nms) are called boxed.
+      info.aten = info.dispatcher && absl::StartsWith(n->OperatorName(), "aten::");
       ops[n->target()] = info;
       return;
     }

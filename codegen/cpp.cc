@@ -14,6 +14,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "codegen/builtins.h"
 #include "graph/status_macros.h"
 #include "graph/text.h"
 #include "pruning/dead_code.h"
@@ -171,6 +172,11 @@ absl::StatusOr<std::string> CppType(absl::string_view type) {
   if (type == "bool") return std::string("bool");
   if (type == "str") return std::string("std::string");
   if (type == "Device") return std::string("at::Device");
+  if (type == "Scalar" || type == "number") return std::string("at::Scalar");
+  if (absl::StartsWith(type, "Dict[str, ") && absl::EndsWith(type, "]")) {  // Dict[str, Tensor]
+    ASSIGN_OR_RETURN(std::string value, CppType(type.substr(10, type.size() - 11)));
+    return absl::StrCat("c10::Dict<std::string, ", value, ">");
+  }
   if (type == "int[]") return std::string("std::vector<int64_t>");
   if (type == "Tensor[]") return std::string("std::vector<at::Tensor>");
   if (type == "Tensor?") return std::string("c10::optional<at::Tensor>");
@@ -204,7 +210,8 @@ class Emitter {
     for (const char* reserved :
          {"features", "Features", "inference_mode", "int64_t", "NULL", "errno", "linux", "unix",
           "assert", "FloorDiv", "Remainder", "GetItem", "SetItem", "SliceList", "ConcatLists",
-          "Contains", "AllOf", "AnyOf", "Find", "Format", "kFormatVersion", "kFingerprint"}) {
+          "Contains", "AllOf", "AnyOf", "Find", "Format", "kFormatVersion", "kFingerprint",
+          "ListMax", "ListMin", "DictAt", "DictKeys", "DictValues", "DictFromPairs"}) {
       names_.Unique(reserved);
     }
     for (const std::string& w : input_.weights) {
@@ -408,7 +415,11 @@ class Emitter {
     }
     absl::StrAppend(out, ind, "  }\n", ind, "  return ", state.empty() ? "c10::nullopt" : Pack(state),
                     ";\n", ind, "}();\n");
-    if (state.empty()) vars_[&n] = "c10::nullopt";
+    if (state.empty()) {
+      // Nothing carried: the lambda's value is a placeholder nobody reads.
+      absl::StrAppend(out, ind, "static_cast<void>(", var, ");\n");
+      vars_[&n] = "c10::nullopt";
+    }
     return absl::OkStatus();
   }
 
@@ -462,6 +473,7 @@ class Emitter {
     ASSIGN_OR_RETURN(Schema schema, ParseSchema(info->second.schema));
     if (schema.vararg || n.args().size() > schema.params.size()) {
       if (!info->second.aten && schema.name == "aten::format") return EmitFormat(n, depth, out);
+      // Varargs operators need their JIT node to run; no boxed call.
       return absl::UnimplementedError("variadic operator");
     }
     std::vector<std::string> args;
@@ -471,11 +483,15 @@ class Emitter {
       absl::StatusOr<std::string> e = Expr(n.args()[i], schema.params[i].type);
       if (!e.ok()) {
         vector_lists_ = false;
-        return e.status();
+        // No typed form for this argument: the registry takes any IValue.
+        return EmitBoxed(n, schema, info->second, depth, out);
       }
       args.push_back(std::move(*e));
     }
     vector_lists_ = false;
+    if (info->second.aten && !HasTypedForm(n, schema)) {
+      return EmitBoxed(n, schema, info->second, depth, out);
+    }
     if (info->second.aten) {
       // In-place variants live in the out-of-place operator's header (add_ in add_ops.h).
       std::string header = schema.name.substr(schema.name.find("::") + 2);
@@ -645,6 +661,10 @@ class Emitter {
       absl::StrAppend(out, ind, Comment(n), "\n", ind, "TORCH_CHECK(false, ", a[0], ");\n");
       vars_[&n] = "c10::nullopt";
       return absl::OkStatus();
+    } else if (const BuiltinLowering* b = FindBuiltinLowering(target)) {
+      return EmitTableBuiltin(n, *b, a, depth, out);
+    } else if (input_.operators.count(target)) {
+      return EmitBoxed(n, schema, input_.operators.at(target), depth, out);
     } else {
       return absl::UnimplementedError(
           absl::StrCat("'", schema.name, ".", schema.overload, "' is neither an ATen operator "
@@ -716,6 +736,133 @@ class Emitter {
     return absl::OkStatus();
   }
 
+  // An ATen operator whose at::_ops form the emitter cannot call with the
+  // values it holds: an optional list held as c10::optional<std::vector>
+  // does not convert to the c10::OptionalArrayRef the typed form takes.
+  static bool HasTypedForm(const Node& n, const Schema& schema) {
+    for (size_t i = 0; i < n.args().size() && i < schema.params.size(); ++i) {
+      const std::string& type = schema.params[i].type;
+      if (absl::EndsWith(type, "[]?") && n.args()[i].is_node()) return false;
+    }
+    return true;
+  }
+
+  // A builtin from the lowering table (builtins.cc).
+  absl::Status EmitTableBuiltin(const Node& n, const BuiltinLowering& b,
+                                const std::vector<std::string>& a, int depth, std::string* out) {
+    std::string ind = Indent(depth);
+    if (b.helper != nullptr) helpers_.insert(b.helper);
+    if (b.include != nullptr) extra_includes_.insert(b.include);
+    std::string type;
+    if (n.type() != "NoneType") {
+      ASSIGN_OR_RETURN(type, CppType(n.type()));
+    }
+    std::string expr = FillTemplate(b.expr, a, type);
+    if (b.statement) {
+      absl::StrAppend(out, ind, Comment(n), "\n", ind, expr, ";\n");
+      if (n.type() == "NoneType" || n.args().empty() || !n.args()[0].is_node()) {
+        vars_[&n] = "c10::nullopt";
+      } else {
+        vars_[&n] = vars_.at(n.args()[0].node());
+      }
+      return absl::OkStatus();
+    }
+    absl::StrAppend(out, ind, Comment(n), "\n", ind, "auto ", NewVar(n), " = ", expr, ";\n");
+    return absl::OkStatus();
+  }
+
+  // An operator with no typed C++ form, called boxed through LibTorch's
+  // registry: the c10 dispatcher for its operators, the JIT operator registry
+  // for TorchScript builtins (prim::, and aten:: ones the dispatcher lacks).
+  // The operator is looked up once (a function-local static); arguments go on
+  // a stack of IValues and the results come back converted to the node's type.
+  absl::Status EmitBoxed(const Node& n, const Schema& schema, const OperatorInfo& info,
+                         int depth, std::string* out) {
+    if (schema.vararg || n.args().size() > schema.params.size()) {
+      return absl::UnimplementedError("variadic operator");
+    }
+    std::string ind = Indent(depth);
+    std::vector<std::string> args;
+    vector_lists_ = true;  // lists as std::vector, which IValue takes
+    for (size_t i = 0; i < n.args().size(); ++i) {
+      std::string type = schema.params[i].type;
+      // IValues carry SymInts as ints.
+      if (absl::StartsWith(type, "SymInt")) type = absl::StrCat("int", type.substr(6));
+      absl::StatusOr<std::string> e = Expr(n.args()[i], type);
+      if (!e.ok()) {
+        vector_lists_ = false;
+        return e.status();
+      }
+      args.push_back(std::move(*e));
+    }
+    vector_lists_ = false;
+    // The results: the schema's returns, as the node's type spells them.
+    std::vector<std::string> result_types;
+    if (n.type() != "NoneType") {
+      std::string t = n.type();
+      if (absl::StartsWith(t, "(") && absl::EndsWith(t, ")") && Returns(info.schema) > 1) {
+        for (const std::string& part : SplitTopLevel(absl::string_view(t).substr(1, t.size() - 2))) {
+          ASSIGN_OR_RETURN(std::string c, CppType(part));
+          result_types.push_back(c);
+        }
+      } else {
+        ASSIGN_OR_RETURN(std::string c, CppType(t));
+        result_types.push_back(c);
+      }
+    }
+    std::string var = n.type() == "NoneType" ? names_.Unique(n.name().empty() ? "v" : n.name())
+                                             : NewVar(n);
+    std::string op = names_.Unique(var + "_op");
+    std::string stack = names_.Unique(var + "_stack");
+    std::string lookup;
+    std::string name = StringLiteral(schema.name);
+    std::string overload = StringLiteral(schema.overload);
+    if (info.dispatcher) {
+      extra_includes_.insert("ATen/core/dispatch/Dispatcher.h");
+      lookup = absl::StrCat(ind, "  static const c10::OperatorHandle ", op,
+                            " = c10::Dispatcher::singleton().findSchemaOrThrow(", name, ", ",
+                            overload, ");\n");
+    } else {
+      extra_includes_.insert("torch/csrc/jit/runtime/operator.h");
+      lookup = absl::StrCat(ind, "  static torch::jit::Operation ", op, " = [] {\n", ind,
+                            "    auto found = torch::jit::findOperatorFor(c10::OperatorName(", name,
+                            ", ", overload, "));\n", ind, "    TORCH_CHECK(found != nullptr, ",
+                            StringLiteral(absl::StrCat("operator ", n.target(), " is not registered")),
+                            ");\n", ind, "    return found->getOperation();\n", ind, "  }();\n");
+    }
+    std::string call = info.dispatcher ? absl::StrCat(op, ".callBoxed(&", stack, ")")
+                                       : absl::StrCat(op, "(", stack, ")");
+    std::string body = absl::StrCat(lookup, ind, "  std::vector<c10::IValue> ", stack, ";\n");
+    for (const std::string& arg : args) {
+      absl::StrAppend(&body, ind, "  ", stack, ".emplace_back(", arg, ");\n");
+    }
+    absl::StrAppend(&body, ind, "  ", call, ";\n");
+    absl::StrAppend(out, ind, Comment(n), " (boxed)\n");
+    if (result_types.empty()) {
+      absl::StrAppend(out, ind, "{\n", body, ind, "}\n");
+      vars_[&n] = "c10::nullopt";
+      return absl::OkStatus();
+    }
+    std::vector<std::string> results;
+    for (size_t k = 0; k < result_types.size(); ++k) {
+      results.push_back(absl::StrCat("std::move(", stack, "[", k, "]).to<", result_types[k], ">()"));
+    }
+    std::string value = results.size() == 1
+                            ? results[0]
+                            : absl::StrCat("std::make_tuple(", absl::StrJoin(results, ", "), ")");
+    absl::StrAppend(out, ind, "auto ", var, " = [&] {\n", body, ind, "  return ", value, ";\n",
+                    ind, "}();\n");
+    return absl::OkStatus();
+  }
+
+  // The number of values a schema returns: "-> Tensor" 1, "-> (Tensor, Tensor)" 2, "-> ()" 0.
+  static int Returns(absl::string_view schema) {
+    absl::string_view r = absl::StripAsciiWhitespace(schema.substr(schema.rfind("->") + 2));
+    if (!absl::StartsWith(r, "(")) return 1;
+    // "((str, t)[])" is one list of tuples; "(Tensor, Tensor)" two values.
+    return static_cast<int>(SplitTopLevel(r.substr(1, r.size() - 2)).size());
+  }
+
   // ---- argument expressions
 
   absl::StatusOr<std::string> NodeExpr(const Node* node) const {
@@ -742,7 +889,7 @@ class Emitter {
           v = absl::StrCat(v, ".value()");
         }
         if (type == "SymInt") return absl::StrCat("c10::SymInt(", v, ")");
-        if (type == "SymInt[]") return absl::StrCat("c10::fromIntArrayRefUnchecked(", v, ")");
+        if (absl::StartsWith(type, "SymInt[")) return absl::StrCat("c10::fromIntArrayRefUnchecked(", v, ")");
         if (type == "Scalar") return absl::StrCat("at::Scalar(", v, ")");
         // TorchScript carries dtypes, layouts and memory formats as ints.
         if (type == "ScalarType" || type == "Layout" || type == "MemoryFormat") {
@@ -877,6 +1024,64 @@ class Emitter {
     return result;
   }
 
+  // ---- outputs that are not tensors: Dict[str, Tensor], tuples and lists
+  // of tensors. The Features struct holds them as they are; ToDict flattens
+  // them to "key.subkey" and "key.0", "key.1", ... as the TorchScript back end does.
+
+  std::string OutputType(size_t i) const {
+    const Argument& a = input_.graph->output()->args()[i];
+    return a.is_node() ? a.node()->type() : "Tensor";
+  }
+
+  std::string OutputCppType(size_t i) const {
+    absl::StatusOr<std::string> t = CppType(OutputType(i));
+    return t.ok() ? *t : "at::Tensor";
+  }
+
+  bool HasNonTensorOutput() const {
+    for (size_t i = 0; i < input_.keys.size(); ++i) {
+      if (OutputType(i) != "Tensor") return true;
+    }
+    return false;
+  }
+
+  std::string OutputKind(size_t i) const {
+    std::string type = OutputType(i);
+    if (type == "Tensor") return "";
+    if (absl::StartsWith(type, "Dict[")) return "; ToDict: \"<key>.<subkey>\"";
+    return "; ToDict: \"<key>.0\", \"<key>.1\", ...";
+  }
+
+  std::string ToDictEntry(size_t i, const std::string& member) const {
+    std::string type = OutputType(i);
+    std::string field = "this->" + member;  // a field may be named `i` or `item`
+    std::string key = StringLiteral(input_.keys[i]);
+    if (type == "Tensor") return absl::StrCat("  dict.insert(", key, ", ", member, ");\n");
+    if (absl::StartsWith(type, "Dict[")) {
+      return absl::StrCat("  for (const auto& item : ", field, ") {\n    dict.insert(std::string(",
+                          key, ") + \".\" + item.key(), item.value());\n  }\n");
+    }
+    if (absl::StartsWith(type, "List[") || absl::EndsWith(type, "[]")) {
+      return absl::StrCat("  for (size_t i = 0; i < ", field, ".size(); ++i) {\n",
+                          "    dict.insert(std::string(", key, ") + \".\" + std::to_string(i), ",
+                          field, "[i]);\n  }\n");
+    }
+    // A tuple: its size is known here.
+    absl::string_view inner = type;
+    if (absl::StartsWith(inner, "Tuple[")) {
+      inner = inner.substr(6, inner.size() - 7);
+    } else {
+      inner = inner.substr(1, inner.size() - 2);
+    }
+    std::string out;
+    size_t n = SplitTopLevel(inner).size();
+    for (size_t k = 0; k < n; ++k) {
+      absl::StrAppend(&out, "  dict.insert(", StringLiteral(absl::StrCat(input_.keys[i], ".", k)),
+                      ", std::get<", k, ">(", field, "));\n");
+    }
+    return out;
+  }
+
   std::string Guard() const {
     std::string g = absl::AsciiStrToUpper(absl::StrCat("FEATX_GENERATED_", input_.stem, "_H_"));
     for (char& c : g) {
@@ -917,11 +1122,12 @@ class Emitter {
         "// then call it:\n//   auto f = ", input_.namespace_name, "::", input_.class_name,
         "::Load(\"", CommentText(input_.stem), ".weights\");\n//   auto features = f(x);\n",
         "// Fingerprint ", fingerprint, ".\n\n#ifndef ", Guard(), "\n#define ", Guard(),
-        "\n\n#include <string>\n\n#include <ATen/core/Dict.h>\n#include <ATen/core/Tensor.h>\n\n",
+        "\n\n#include <string>\n", HasNonTensorOutput() ? "#include <tuple>\n#include <vector>\n" : "",
+        "\n#include <ATen/core/Dict.h>\n#include <ATen/core/Tensor.h>\n\n",
         NamespaceOpen(), "\nclass ", input_.class_name, " {\n public:\n  struct Features {\n");
     for (size_t i = 0; i < fields.size(); ++i) {
-      absl::StrAppend(&out, "    at::Tensor ", fields[i], ";  // ", CommentText(input_.keys[i]),
-                      "\n");
+      absl::StrAppend(&out, "    ", OutputCppType(i), " ", fields[i], ";  // ",
+                      CommentText(input_.keys[i]), OutputKind(i), "\n");
     }
     absl::StrAppend(&out,
                     "\n    // The features under their output keys, in order.\n"
@@ -1015,6 +1221,7 @@ class Emitter {
           "  size_t at = s.substr(0, hi).find(sub, lo);\n"
           "  return at == std::string::npos ? -1 : static_cast<int64_t>(at);\n}\n\n";
     }
+    for (const std::string& h : helpers_) out += BuiltinHelperSource(h);
     if (helpers_.count("format")) {
       out +=
           "// str.format with positional {} fields, for error messages.\n"
@@ -1061,8 +1268,7 @@ class Emitter {
     absl::StrAppend(&out, "c10::Dict<std::string, at::Tensor> ", cls,
                     "::Features::ToDict() const {\n  c10::Dict<std::string, at::Tensor> dict;\n");
     for (size_t i = 0; i < fields.size(); ++i) {
-      absl::StrAppend(&out, "  dict.insert(", StringLiteral(input_.keys[i]), ", ", fields[i],
-                      ");\n");
+      absl::StrAppend(&out, ToDictEntry(i, fields[i]));
     }
     absl::StrAppend(&out, "  return dict;\n}\n\n");
     // Load

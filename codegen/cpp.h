@@ -11,6 +11,10 @@
 //   - TorchScript's own scalar and list builtins (aten::size, aten::dim,
 //     aten::__getitem__.t, integer arithmetic, prim::RaiseException, ...),
 //     which are not ATen operators, are emitted as plain C++.
+//   - Other builtins come from a table of C++ templates (builtins.h). Any
+//     other registered operator is called boxed through LibTorch's registry
+//     (the c10 dispatcher, or the JIT registry for prim:: builtins), so
+//     generation never fails on a registered operator.
 //   - Leaf bodies become immediately invoked lambdas; `if` becomes if/else.
 //   - Each statement carries a `// <node name>` comment, and tensors are
 //     released after their last use.
@@ -40,6 +44,10 @@ struct OperatorInfo {
   std::string schema;
   // True if it is a dispatcher (ATen) operator with an at::_ops entry.
   bool aten = false;
+  // True if the c10 dispatcher has it (ATen and other libraries' operators,
+  // such as torchvision::nms). An operator without a typed form is then
+  // called boxed through the dispatcher, otherwise through the JIT registry.
+  bool dispatcher = false;
 };
 
 struct CppExtractorInput {

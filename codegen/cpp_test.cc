@@ -52,6 +52,33 @@ const std::map<std::string, OperatorInfo>& Schemas() {
       {"aten::format", {"aten::format(str self, ...) -> str", false}},
       {"prim::RaiseException",
        {"prim::RaiseException(str msg, str? cls=None) -> ()", false}},
+      // Builtins lowered through the table in builtins.cc.
+      {"aten::dict", {"aten::dict() -> Dict(str, Tensor)", false}},
+      {"aten::_set_item.str",
+       {"aten::_set_item.str(Dict(str, t)(a!) l, str(b -> *) idx, t(c -> *) v) -> ()", false}},
+      {"aten::__getitem__.Dict_str",
+       {"aten::__getitem__.Dict_str(Dict(str, t) self, str key) -> t(*)", false}},
+      {"aten::numel", {"aten::numel(Tensor self) -> int", false}},
+      {"prim::max.self_int", {"prim::max.self_int(int[] self) -> int", false}},
+      {"prim::min.int_float", {"prim::min.int_float(int a, float b) -> float", false}},
+      {"prim::max.float", {"prim::max.float(float a, float b) -> float", false}},
+      {"aten::floor.float", {"aten::floor.float(float a) -> int", false}},
+      {"aten::mul.float", {"aten::mul.float(float a, float b) -> float", false}},
+      {"aten::Float.int", {"aten::Float.int(int a) -> float", false}},
+      // No typed form: called boxed.
+      {"aten::log.float", {"aten::log.float(float a) -> float", false}},
+      {"torchvision::nms",
+       {"torchvision::nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor", false,
+        true}},
+      {"aten::upsample_nearest2d.vec",
+       {"aten::upsample_nearest2d.vec(Tensor input, SymInt[]? output_size, float[]? "
+        "scale_factors) -> Tensor",
+        true, true}},
+      {"aten::max.dim",
+       {"aten::max.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor "
+        "indices)",
+        true, true}},
+      {"prim::Frobnicate", {"prim::Frobnicate(Tensor x, int[] s) -> (Tensor, int)", false}},
   };
   return *schemas;
 }
@@ -120,6 +147,51 @@ output(%1, %1, %1)
 )g",
        {"a\"b\\c */ d", "a-b", "a_b"},
        Schemas()},
+      // Dicts (a segmentation head's `result["out"] = ...`), sizes and
+      // scalar max/min/floor from the table of builtin lowerings.
+      {"builtins",
+       R"g(%0 = placeholder x : Tensor
+%1 = call_function aten::dict() : "Dict[str, Tensor]"
+%2 = call_function aten::_set_item.str(%1, "out", %0) : NoneType mutates=0
+%3 = call_function aten::__getitem__.Dict_str(%1, "out") : Tensor alias_of=0
+%4 = call_function aten::numel(%3) : int
+%5 = call_function aten::size(%0) : int[]
+%6 = call_function prim::max.self_int(%5) : int
+%7 = call_function prim::min.int_float(%6, 2.5) : float
+%8 = call_function aten::Float.int(%4) : float
+%9 = call_function prim::max.float(%7, %8) : float
+%10 = call_function aten::floor.float(%9) : int
+%11 = call_function aten::view(%3, [%10, -1]) : Tensor alias_of=0
+output(%11)
+)g",
+       {"flat"},
+       Schemas()},
+      // Operators with no typed form go through LibTorch's registries: a JIT
+      // builtin, another library's dispatcher operator, an ATen operator
+      // whose optional list arrives as a value, several results.
+      {"boxed",
+       R"g(%0 = placeholder x : Tensor
+%1 = call_function aten::size(%0) : int[]
+%2 = call_function aten::__getitem__.t(%1, 0) : int
+%3 = call_function aten::Float.int(%2) : float
+%4 = call_function aten::log.float(%3) : float
+%5 = call_function aten::mul.float(%4, 2.0) : float
+%13 = call_function aten::ne.int(%2, 0) : bool
+%6 = if(%13) : "Optional[List[float]]" {
+  output([%5, %5])
+} {
+  output(None)
+}
+%7 = call_function aten::upsample_nearest2d.vec(%0, None, %6) : Tensor
+%8 = call_function aten::max.dim(%7, 1, false) : "(Tensor, Tensor)"
+%9 = call_function prim::TupleIndex(%8, 0) : Tensor
+%10 = call_function torchvision::nms(%9, %9, 0.5) : Tensor
+%11 = call_function prim::Frobnicate(%10, [1, 2]) : "(Tensor, int)"
+%12 = call_function prim::TupleIndex(%11, 0) : Tensor
+output(%12)
+)g",
+       {"out"},
+       Schemas()},
   };
 }
 
@@ -180,9 +252,11 @@ TEST_P(GoldenTest, EmitsExactlyTheGoldenSource) {
 INSTANTIATE_TEST_SUITE_P(Cases, GoldenTest, ::testing::ValuesIn(Cases()),
                          [](const auto& info) { return info.param.name; });
 
+// A registered operator always has a boxed form, except a variadic one
+// (its JIT implementation needs the node).
 TEST(EmitCppExtractorTest, UnknownOperatorNamesNodeAndOp) {
   absl::StatusOr<std::unique_ptr<Graph>> graph = ParseGraph(R"g(%0 = placeholder x : Tensor
-%1 = call_function prim::Frobnicate(%0) : Tensor
+%1 = call_function prim::Frobnicate(%0, %0) : Tensor
 output(%1)
 )g");
   ASSERT_TRUE(graph.ok());
@@ -193,7 +267,7 @@ output(%1)
                           .namespace_name = "n",
                           .stem = "f",
                           .operators = {{"prim::Frobnicate",
-                                         {"prim::Frobnicate(Tensor x) -> Tensor", false}}}};
+                                         {"prim::Frobnicate(Tensor x, ...) -> Tensor", false}}}};
   absl::StatusOr<CppSource> source = EmitCppExtractor(input);
   EXPECT_EQ(source.status().code(), absl::StatusCode::kUnimplemented);
   EXPECT_THAT(std::string(source.status().message()), HasSubstr("node 'Frobnicate'"));

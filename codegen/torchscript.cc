@@ -12,6 +12,8 @@
 #include "graph/status_macros.h"
 #include "graph/text.h"
 #include "pruning/dead_code.h"
+#include "torch/csrc/jit/api/function_impl.h"
+#include "torch/csrc/jit/frontend/resolver.h"
 #include "torch/csrc/jit/frontend/schema_matching.h"
 #include "torch/csrc/jit/ir/ir.h"
 #include "torch/csrc/jit/runtime/operator.h"
@@ -506,6 +508,66 @@ absl::Status CollectAttributes(const jit::Module& model, const Graph& train, con
   return absl::OkStatus();
 }
 
+// Returned values that are not tensors are flattened into the output dict at
+// run time: a Dict[str, Tensor]'s entries under "key.subkey", a tuple's or
+// list's under "key.0", "key.1", ... The loops come from TorchScript source,
+// compiled once and inlined where the output dict is built.
+absl::StatusOr<jit::Value*> FlattenOutputs(jit::Graph& graph, const std::vector<std::string>& keys,
+                                           const std::vector<jit::Value*>& results) {
+  static const auto* helpers = [] {
+    auto cu = std::make_shared<jit::CompilationUnit>();
+    cu->define(c10::nullopt, R"py(
+def flatten_dict(out: Dict[str, Tensor], prefix: str, d: Dict[str, Tensor]):
+    for k, v in d.items():
+        out[prefix + "." + k] = v
+
+def flatten_list(out: Dict[str, Tensor], prefix: str, xs: List[Tensor]):
+    for i in range(len(xs)):
+        out[prefix + "." + str(i)] = xs[i]
+)py",
+               jit::nativeResolver(), nullptr);
+    return new std::shared_ptr<jit::CompilationUnit>(std::move(cu));
+  }();
+  auto inline_call = [&](const std::string& name, std::vector<jit::Value*> inputs) {
+    jit::Function& fn = (*helpers)->get_function(name);
+    jit::insertGraph(graph, *jit::toGraphFunction(fn).graph(), inputs);
+  };
+  jit::Value* out = graph.insertNode(graph.createDict(c10::StringType::get(),
+                                                     c10::TensorType::get(), {}, {}))
+                        ->output();
+  for (size_t i = 0; i < results.size(); ++i) {
+    jit::Value* v = results[i];
+    jit::Value* key = graph.insertConstant(keys[i]);
+    switch (v->type()->kind()) {
+      case c10::TypeKind::TensorType:
+        graph.insert(c10::aten::_set_item, {out, key, v});
+        break;
+      case c10::TypeKind::DictType:
+        inline_call("flatten_dict", {out, key, v});
+        break;
+      case c10::TypeKind::ListType:
+        inline_call("flatten_list", {out, key, v});
+        break;
+      case c10::TypeKind::TupleType: {
+        const auto& elements = v->type()->expectRef<c10::TupleType>().elements();
+        for (size_t k = 0; k < elements.size(); ++k) {
+          jit::Value* item = graph.insertNode(graph.createTupleIndex(
+                                                  v, graph.insertConstant(static_cast<int64_t>(k)),
+                                                  elements[k]))
+                                 ->output();
+          graph.insert(c10::aten::_set_item,
+                       {out, graph.insertConstant(absl::StrCat(keys[i], ".", k)), item});
+        }
+        break;
+      }
+      default:
+        return absl::InvalidArgumentError(absl::StrCat("output '", keys[i], "' is a ",
+                                                       v->type()->repr_str(), ", not a tensor"));
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<jit::Module> Build(const jit::Module& model, const ModeGraph& train,
                                   const ModeGraph& eval) {
   std::shared_ptr<jit::CompilationUnit> cu = model._ivalue()->compilation_unit();
@@ -537,6 +599,13 @@ absl::StatusOr<jit::Module> Build(const jit::Module& model, const ModeGraph& tra
     ASSIGN_OR_RETURN(std::vector<jit::Value*> results, emitter.Emit(*mode->graph, inputs));
     if (results.size() != mode->keys.size()) {
       return absl::InternalError("output count differs from key count");
+    }
+    bool all_tensors = true;
+    for (jit::Value* r : results) all_tensors = all_tensors && r->type()->kind() == c10::TypeKind::TensorType;
+    if (!all_tensors) {
+      ASSIGN_OR_RETURN(jit::Value * flat, FlattenOutputs(*graph, mode->keys, results));
+      block->registerOutput(flat);
+      continue;
     }
     std::vector<jit::Value*> keys;
     for (const std::string& k : mode->keys) keys.push_back(graph->insertConstant(k));

@@ -7,6 +7,13 @@
 #include <vector>
 
 #include "codegen/e2e/append_in_branch_features.h"
+#include "codegen/e2e/boxed_features.h"
+#include "codegen/e2e/fpn_features.h"
+#include "codegen/e2e/frcnn_backbone_features.h"
+#include "codegen/e2e/lraspp_features.h"
+#include "codegen/e2e/scalars_features.h"
+#include "codegen/e2e/seg_dict_features.h"
+#include "codegen/e2e/tuples_features.h"
 #include "codegen/e2e/carried_shape_features.h"
 #include "codegen/e2e/chunk_in_place_features.h"
 #include "codegen/e2e/data_dependent_loop_features.h"
@@ -112,6 +119,78 @@ TEST(GeneratedExtractorTest, SwinT) {
 TEST(GeneratedExtractorTest, VitB16) {
   Check<e2e::VitB16Features>("vit_b_16_features", "vit_b_16.pt",
                              {"encoder.layers.encoder_layer_5", "encoder.ln"}, {1, 3, 224, 224});
+}
+
+// Builtins from the lowering table: dicts, numel, max/min, floor, int().
+TEST(GeneratedExtractorTest, SegmentationDictsAndUpsample) {
+  Check<e2e::SegDictFeatures>("seg_dict_features", "codegen/seg_dict.pt",
+                              {"head", "interpolate", "upsample_nearest2d", "add"}, {1, 3, 32, 32});
+}
+
+TEST(GeneratedExtractorTest, ScalarBuiltins) {
+  Check<e2e::ScalarsFeatures>("scalars_features", "codegen/scalars.pt", {"add_3", "conv"},
+                              {2, 3, 20, 12});
+}
+
+// aten::log.float and aten::round.float have no typed form: boxed calls
+// through the JIT registry.
+TEST(GeneratedExtractorTest, BoxedFallback) {
+  Check<e2e::BoxedFeatures>("boxed_features", "codegen/boxed.pt", {"add_2"}, {1, 3, 16, 16});
+}
+
+// A List[Tensor] return node comes back as "chunk.0", "chunk.1".
+TEST(GeneratedExtractorTest, ListReturnNode) {
+  Check<e2e::TuplesFeatures>("tuples_features", "codegen/tuples.pt", {"chunk", "cat"},
+                             {1, 3, 8, 8});
+  e2e::TuplesFeatures generated = e2e::TuplesFeatures::Load(Weights("tuples_features"));
+  c10::Dict<std::string, at::Tensor> out = generated(torch::randn({1, 3, 8, 8})).ToDict();
+  EXPECT_TRUE(out.contains("chunk.0"));
+  EXPECT_TRUE(out.contains("chunk.1"));
+  EXPECT_FALSE(out.contains("chunk.2"));
+}
+
+// torchvision's FeaturePyramidNetwork, a leaf returning Dict[str, Tensor]:
+// both back ends return its levels as "fpn.p1", "fpn.p2", equal to the
+// values Python computed (a forward hook, cloned).
+TEST(GeneratedExtractorTest, DictReturnNodeMatchesPython) {
+  Check<e2e::FpnFeatures>("fpn_features", "codegen/fpn.pt", {"fpn", "add"}, {1, 3, 32, 32});
+  torch::jit::Module holder = torch::jit::load("fixtures/codegen/fpn_reference.pt");
+  c10::List<c10::IValue> names = holder.attr("names").toList();
+  c10::Dict<std::string, at::Tensor> python;
+  at::Tensor input;
+  for (size_t i = 0; i < names.size(); ++i) {
+    at::Tensor t = holder.attr("t" + std::to_string(i)).toTensor();
+    if (names.get(i).toStringRef() == "input") {
+      input = t;
+    } else {
+      python.insert(names.get(i).toStringRef(), t);
+    }
+  }
+  ASSERT_TRUE(input.defined());
+  ASSERT_EQ(python.size(), 2u);
+  e2e::FpnFeatures generated = e2e::FpnFeatures::Load(Weights("fpn_features"));
+  c10::Dict<std::string, at::Tensor> got = generated(input).ToDict();
+  c10::Dict<std::string, at::Tensor> torchscript = Reference("codegen/fpn.pt", {"fpn"}, input);
+  for (const auto& item : python) {
+    ASSERT_TRUE(got.contains(item.key())) << item.key();
+    ASSERT_TRUE(torchscript.contains(item.key())) << item.key();
+    EXPECT_TRUE(got.at(item.key()).allclose(item.value(), 1e-5, 1e-5)) << item.key();
+    EXPECT_TRUE(torchscript.at(item.key()).allclose(item.value(), 1e-5, 1e-5)) << item.key();
+  }
+}
+
+// Real torchvision models that failed to generate before: a segmentation
+// model's result dict (aten::dict, interpolate), and a detection backbone's
+// FPN output (a Dict[str, Tensor] return node).
+TEST(GeneratedExtractorTest, LrasppMobileNetV3Large) {
+  Check<e2e::LrasppFeatures>("lraspp_features", "codegen/lraspp_mobilenet_v3_large.pt",
+                             {"classifier", "interpolate"}, {1, 3, 64, 64});
+}
+
+TEST(GeneratedExtractorTest, FasterRcnnBackboneFpn) {
+  Check<e2e::FrcnnBackboneFeatures>("frcnn_backbone_features",
+                                    "codegen/fasterrcnn_mobilenet_v3_large_fpn_backbone.pt",
+                                    {"fpn", "body.16"}, {1, 3, 64, 64});
 }
 
 TEST(GeneratedExtractorTest, HostileNamesCompileAndRun) {
