@@ -222,6 +222,39 @@ output(%3)
   EXPECT_THAT(conv->padding, ElementsAre(3, 3));
 }
 
+TEST(FuseActivationsTest, UsersInsideLeafBodiesFollowTheFusedNode) {
+  std::unique_ptr<Graph> g = Parse(absl::StrReplaceAll(
+      kModules, {{"output(%14)\n", R"g(%16 = call_module pool(%14) : Tensor class=__torch__.torch.nn.modules.pooling.MaxPool2d {
+  %17 = call_function aten::max_pool2d(%14, [2, 2], [2, 2], [0, 0], [1, 1], false) : Tensor scope=pool
+  output(%17)
+}
+output(%16)
+)g"}}));
+  ASSERT_TRUE(InlineTorchNnModules(*g).ok());
+  FoldBatchNormPass fold;
+  ASSERT_TRUE(fold.Run(*g).ok());
+  ASSERT_TRUE(FuseActivations(*g).ok());
+  EXPECT_TRUE(Verify(*g).ok()) << Verify(*g);
+  EXPECT_EQ(PrintGraph(*g), R"g(%0 = placeholder x : Tensor name=x
+%1 = get_attr "conv1.weight@bn1" : Tensor scope=conv1 class=parameter name=conv1.conv2d_folded_weight
+%2 = get_attr "conv1.weight@bn1.bias" : Tensor scope=conv1 class=parameter name=conv1.conv2d_folded_bias
+%3 = call_function featx::conv2d_relu(%0, %1, %2, [2, 2], [3, 3], [1, 1], 1) : Tensor scope=conv1 name=conv1.conv2d
+%4 = call_function aten::dim(%3) : int scope=bn1 name=bn1.dim
+%5 = call_function aten::ne.int(%4, 4) : bool scope=bn1 name=bn1.ne
+%6 = if(%5) : NoneType scope=bn1 name=bn1.if {
+  %7 = call_function prim::RaiseException("expected 4D input", "builtins.ValueError") : NoneType scope=bn1
+  output()
+} {
+  output()
+}
+%8 = call_module pool(%3) : Tensor class=__torch__.torch.nn.modules.pooling.MaxPool2d {
+  %9 = call_function aten::max_pool2d(%3, [2, 2], [2, 2], [0, 0], [1, 1], false) : Tensor scope=pool
+  output(%9)
+}
+output(%8)
+)g");
+}
+
 TEST(FuseActivationsTest, KeepsAReturnedPreActivation) {
   std::unique_ptr<Graph> g = Parse(R"g(%0 = placeholder x : Tensor
 %1 = get_attr c.weight : Tensor class=parameter
