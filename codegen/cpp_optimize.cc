@@ -17,7 +17,7 @@ struct PrepackedOps {
   c10::optional<c10::OperatorHandle> onednn_prepack, onednn_run, xnnpack_prepack, xnnpack_run;
 };
 
-const PrepackedOps& Ops() {
+[[maybe_unused]] const PrepackedOps& Ops() {
   static const PrepackedOps ops = [] {
     auto find = [](const char* name) { return c10::Dispatcher::singleton().findSchema({name, ""}); };
     return PrepackedOps{find("mkldnn_prepacked::conv2d_prepack"), find("mkldnn_prepacked::conv2d_run"),
@@ -133,7 +133,7 @@ class PrepackedConv2d {
 // A channels_last tensor as NCHW: each sample copied as the transpose of its
 // [HW, C] matrix, which hits copy_'s blocked 2-D transpose (about 4x faster
 // than Tensor::contiguous() on these shapes). Anything else is returned as is.
-at::Tensor ToNchw(const at::Tensor& x) {
+[[maybe_unused]] at::Tensor ToNchw(const at::Tensor& x) {
   if (x.dim() != 4 || x.is_contiguous() || !x.is_contiguous(at::MemoryFormat::ChannelsLast)) {
     return x;
   }
