@@ -23,6 +23,8 @@
 #include "naming/naming.h"
 #include "naming/select.h"
 #include "pruning/dead_code.h"
+#include "passes/fold_batchnorm.h"
+#include "passes/fuse_activations.h"
 #include "pruning/pruning.h"
 #include "torch/csrc/jit/serialization/import.h"
 
@@ -129,6 +131,7 @@ absl::StatusOr<std::map<std::string, OperatorInfo>> OperatorsOf(const Graph& gra
   absl::Status status;
   ForEachNodeRecursive(graph, [&](Node* n) {
     if (!status.ok() || !n->IsOperator() || ops.count(n->target())) return;
+    if (n->target() == kConv2dRelu) return;  // //passes' own, emitted by the optimized back end
     c10::Symbol symbol = c10::Symbol::fromQualString(std::string(n->OperatorName()));
     for (const auto& op : torch::jit::getAllOperatorsFor(symbol)) {
       if (op->schema().overload_name() != n->OverloadName()) continue;
@@ -151,6 +154,41 @@ absl::StatusOr<std::map<std::string, OperatorInfo>> OperatorsOf(const Graph& gra
   });
   if (!status.ok()) return status;
   return ops;
+}
+
+// A BatchNorm-folded convolution weight (or bias, `bias`), computed in double
+// and stored in the convolution's dtype:
+// s = gamma / sqrt(var + eps), W' = W * s, b' = (b - mean) * s + beta.
+absl::StatusOr<at::Tensor> FoldedTensor(const torch::jit::Module& model, const FoldedBatchNorm& f,
+                                        bool bias) {
+  auto get = [&](const std::string& path) -> absl::StatusOr<at::Tensor> {
+    ASSIGN_OR_RETURN(at::Tensor t, TensorAt(model, path));
+    return t.detach().to(at::kDouble);
+  };
+  ASSIGN_OR_RETURN(at::Tensor weight, TensorAt(model, f.conv_weight));
+  ASSIGN_OR_RETURN(at::Tensor mean, get(f.running_mean));
+  ASSIGN_OR_RETURN(at::Tensor var, get(f.running_var));
+  at::Tensor scale = var.add(f.eps).sqrt().reciprocal();
+  if (!f.bn_weight.empty()) {
+    ASSIGN_OR_RETURN(at::Tensor gamma, get(f.bn_weight));
+    scale = gamma.div(var.add(f.eps).sqrt());
+  }
+  if (!bias) {
+    at::Tensor w = weight.detach().to(at::kDouble);
+    std::vector<int64_t> shape(w.dim(), 1);
+    shape[0] = -1;
+    return w.mul(scale.reshape(shape)).to(weight.scalar_type()).contiguous();
+  }
+  at::Tensor b = at::zeros_like(mean);
+  if (!f.conv_bias.empty()) {
+    ASSIGN_OR_RETURN(b, get(f.conv_bias));
+  }
+  at::Tensor folded = b.sub(mean).mul(scale);
+  if (!f.bn_bias.empty()) {
+    ASSIGN_OR_RETURN(at::Tensor beta, get(f.bn_bias));
+    folded = folded.add(beta);
+  }
+  return folded.to(weight.scalar_type()).contiguous();
 }
 
 std::string JsonQuote(absl::string_view s) {
@@ -244,6 +282,23 @@ absl::StatusOr<CppExtractorFiles> Generate(const torch::jit::Module& model,
                           .model_file = spec.model_file,
                           .stem = spec.stem.empty() ? SnakeCase(spec.class_name) : spec.stem,
                           .mode = spec.mode == Mode::kTrain ? "train" : "eval"};
+  // Before the passes below, which may erase the selected nodes.
+  ASSIGN_OR_RETURN(std::string manifest, Manifest(model, spec, selected));
+  // Inference code: rewrite the pruned graph (//passes); folded weights are
+  // computed below, when the weights file is written.
+  std::map<std::string, std::pair<FoldedBatchNorm, bool>> folded;  // target -> fold, is bias
+  if (spec.optimize == CppOptimization::kInference && spec.mode == Mode::kEval) {
+    input.optimize = true;
+    input.channels_last_outputs = spec.channels_last_outputs;
+    RETURN_IF_ERROR(InlineTorchNnModules(*pruned.graph).status());
+    FoldBatchNormPass fold;
+    RETURN_IF_ERROR(fold.Run(*pruned.graph).status());
+    for (const FoldedBatchNorm& f : fold.folds()) {
+      folded[f.weight] = {f, false};
+      folded[f.bias] = {f, true};
+    }
+    RETURN_IF_ERROR(FuseActivations(*pruned.graph).status());
+  }
   ASSIGN_OR_RETURN(input.operators, OperatorsOf(*pruned.graph));
   std::set<std::string> weights;
   ForEachNodeRecursive(*pruned.graph, [&](Node* n) {
@@ -254,6 +309,11 @@ absl::StatusOr<CppExtractorFiles> Generate(const torch::jit::Module& model,
 
   c10::Dict<std::string, at::Tensor> tensors;
   for (const std::string& w : input.weights) {
+    if (auto f = folded.find(w); f != folded.end()) {
+      ASSIGN_OR_RETURN(at::Tensor t, FoldedTensor(model, f->second.first, f->second.second));
+      tensors.insert(w, t);
+      continue;
+    }
     ASSIGN_OR_RETURN(at::Tensor t, TensorAt(model, w));
     tensors.insert(w, t.detach().contiguous());
   }
@@ -267,7 +327,7 @@ absl::StatusOr<CppExtractorFiles> Generate(const torch::jit::Module& model,
   files.header = std::move(source.header);
   files.source = std::move(source.source);
   files.weights = torch::jit::pickle_save(file);
-  ASSIGN_OR_RETURN(files.manifest, Manifest(model, spec, selected));
+  files.manifest = std::move(manifest);
   return files;
 }
 
@@ -283,9 +343,20 @@ absl::StatusOr<torch::jit::Module> CreateFeatureExtractor(const torch::jit::Modu
                    PruneForMode(model, Mode::kTrain, per_mode.first, spec.trace_options));
   ASSIGN_OR_RETURN(PrunedMode eval,
                    PruneForMode(model, Mode::kEval, per_mode.second, spec.trace_options));
-  return UserFacing(
-      BuildTorchScriptExtractor(model, {.graph = train.graph.get(), .keys = train.keys},
-                                {.graph = eval.graph.get(), .keys = eval.keys}));
+  ASSIGN_OR_RETURN(torch::jit::Module extractor,
+                   UserFacing(BuildTorchScriptExtractor(
+                       model, {.graph = train.graph.get(), .keys = train.keys},
+                       {.graph = eval.graph.get(), .keys = eval.keys})));
+  if (!spec.optimize_for_inference) return extractor;
+  try {
+    extractor.eval();
+    torch::jit::Module frozen = torch::jit::freeze(extractor);
+    return torch::jit::optimize_for_inference(frozen);
+  } catch (const c10::Error& e) {
+    std::string what = e.what_without_backtrace();
+    return absl::InternalError(absl::StrCat("optimize_for_inference failed: ",
+                                            what.substr(0, what.find('\n'))));
+  }
 }
 
 absl::StatusOr<CppExtractorFiles> GenerateCppExtractor(const torch::jit::Module& model,

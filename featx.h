@@ -71,6 +71,10 @@ struct ExtractorSpec {
   std::vector<std::string> train_return_nodes;
   std::vector<std::string> eval_return_nodes;
   TraceOptions trace_options;
+  // Return torch::jit::optimize_for_inference(torch::jit::freeze(extractor))
+  // in eval mode: BatchNorm folded, oneDNN layouts, LibTorch's fastest CPU
+  // path. The result is eval-only and keeps no parameters as attributes.
+  bool optimize_for_inference = false;
 };
 
 // torchvision's create_feature_extractor: a new TorchScript module whose
@@ -84,6 +88,19 @@ struct ExtractorSpec {
 absl::StatusOr<torch::jit::Module> CreateFeatureExtractor(const torch::jit::Module& model,
                                                           const ExtractorSpec& spec);
 
+// How GenerateCppExtractor's code computes (eval mode; train mode is always kNone).
+enum class CppOptimization {
+  // One ATen call per node, as the TorchScript interpreter runs the graph:
+  // bit-identical to the TorchScript extractor.
+  kNone,
+  // Inference code: BatchNorm folded into the convolution weights written to
+  // the weights file, ReLU fused into convolutions and adds (//passes), and
+  // prepacked channels_last convolutions (codegen/cpp_optimize.h). Equal to
+  // the TorchScript extractor within float rounding (1e-4 of each feature's
+  // magnitude in the tests).
+  kInference,
+};
+
 // What GenerateCppExtractor should generate.
 struct CppExtractorSpec {
   std::vector<std::string> return_nodes;  // as in ExtractorSpec
@@ -94,6 +111,10 @@ struct CppExtractorSpec {
   std::string model_file;          // for the generated files' first line: "resnet18.pt"
   std::string stem;                // file stem; empty: SnakeCase(class_name)
   std::vector<int64_t> input_shape;  // optional: the manifest then lists shapes
+  CppOptimization optimize = CppOptimization::kInference;
+  // kInference: leave 4-D outputs channels_last instead of converting them
+  // back to NCHW (same values and shapes, other strides).
+  bool channels_last_outputs = false;
 };
 
 // The generated files' contents.

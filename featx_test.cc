@@ -9,6 +9,7 @@
 
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -445,6 +446,94 @@ TEST(LoadOperatorLibraryTest, TorchvisionOperatorsLoadAModelThatCallsNms) {
   EXPECT_EQ(names->eval.front(), "images");
   EXPECT_THAT(names->eval, Contains("nms"));
   ExpectExtractedValuesMatch("detector", {{"add", "output"}});
+namespace featx {
+namespace {
+
+using ::testing::Not;
+
+// LibTorch's freeze + optimize_for_inference on the extractor: same outputs
+// (within float rounding), and the BatchNorms are gone from the graph.
+TEST(CreateFeatureExtractorTest, OptimizeForInferenceFoldsBatchNorm) {
+  absl::StatusOr<torch::jit::Module> model = LoadModel("fixtures/resnet18_bn.pt");
+  ASSERT_TRUE(model.ok()) << model.status();
+  absl::StatusOr<torch::jit::Module> plain = CreateFeatureExtractor(*model, {.return_nodes = {"layer2"}});
+  absl::StatusOr<torch::jit::Module> optimized = CreateFeatureExtractor(
+      *model, {.return_nodes = {"layer2"}, .optimize_for_inference = true});
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  ASSERT_TRUE(optimized.ok()) << optimized.status();
+  plain->eval();
+  std::ostringstream graph;
+  graph << *optimized->get_method("forward").graph();
+  EXPECT_THAT(graph.str(), Not(HasSubstr("aten::batch_norm")));
+  torch::NoGradGuard no_grad;
+  at::Tensor x = torch::randn({1, 3, 64, 64});
+  at::Tensor want = plain->forward({x}).toGenericDict().at("layer2").toTensor();
+  at::Tensor got = optimized->forward({x}).toGenericDict().at("layer2").toTensor();
+  EXPECT_LE((got - want).abs().max().item<double>(), 1e-4 * want.abs().max().item<double>());
+}
+
+c10::Dict<std::string, at::Tensor> WeightsOf(const CppExtractorFiles& files) {
+  c10::Dict<std::string, at::Tensor> out;
+  for (const auto& item :
+       torch::jit::pickle_load(files.weights).toGenericDict().at("tensors").toGenericDict()) {
+    out.insert(item.key().toStringRef(), item.value().toTensor());
+  }
+  return out;
+}
+
+CppExtractorSpec ResNetSpec(CppOptimization optimize, Mode mode = Mode::kEval) {
+  return {.return_nodes = {"layer1"},
+          .mode = mode,
+          .class_name = "ResNet18Features",
+          .namespace_name = "vision",
+          .model_file = "resnet18_bn.pt",
+          .optimize = optimize};
+}
+
+TEST(GenerateCppExtractorTest, OptimizeNoneWritesTheModelsOwnWeights) {
+  absl::StatusOr<torch::jit::Module> model = LoadModel("fixtures/resnet18_bn.pt");
+  ASSERT_TRUE(model.ok()) << model.status();
+  absl::StatusOr<CppExtractorFiles> files = GenerateCppExtractor(*model, ResNetSpec(CppOptimization::kNone));
+  ASSERT_TRUE(files.ok()) << files.status();
+  EXPECT_FALSE(absl::StrContains(files->source, "PrepackedConv2d"));
+  EXPECT_THAT(files->source, HasSubstr("at::_ops::batch_norm::call("));
+  c10::Dict<std::string, at::Tensor> weights = WeightsOf(*files);
+  ASSERT_TRUE(weights.contains("layer1.0.conv1.weight"));
+  EXPECT_TRUE(weights.at("layer1.0.conv1.weight")
+                  .equal(model->attr("layer1").toModule().attr("0").toModule().attr("conv1").toModule().attr("weight").toTensor()));
+}
+
+TEST(GenerateCppExtractorTest, OptimizedWeightsAreFoldedInDouble) {
+  absl::StatusOr<torch::jit::Module> model = LoadModel("fixtures/resnet18_bn.pt");
+  ASSERT_TRUE(model.ok()) << model.status();
+  absl::StatusOr<CppExtractorFiles> files =
+      GenerateCppExtractor(*model, ResNetSpec(CppOptimization::kInference));
+  ASSERT_TRUE(files.ok()) << files.status();
+  EXPECT_THAT(files->source, HasSubstr("PrepackedConv2d("));
+  EXPECT_THAT(files->source, HasSubstr("at::_ops::_add_relu__Tensor::call("));
+  EXPECT_FALSE(absl::StrContains(files->source, "batch_norm::call("));
+  c10::Dict<std::string, at::Tensor> weights = WeightsOf(*files);
+  EXPECT_FALSE(weights.contains("layer1.0.bn1.running_var"));
+  ASSERT_TRUE(weights.contains("layer1.0.conv1.weight@layer1.0.bn1"));
+  ASSERT_TRUE(weights.contains("layer1.0.conv1.weight@layer1.0.bn1.bias"));
+  torch::jit::Module block = model->attr("layer1").toModule().attr("0").toModule();
+  auto attr = [&](const char* module, const char* name) {
+    return block.attr(module).toModule().attr(name).toTensor().to(at::kDouble);
+  };
+  at::Tensor s = attr("bn1", "weight") / (attr("bn1", "running_var") + 1e-5).sqrt();
+  at::Tensor w = attr("conv1", "weight") * s.reshape({-1, 1, 1, 1});
+  at::Tensor b = -attr("bn1", "running_mean") * s + attr("bn1", "bias");
+  EXPECT_TRUE(weights.at("layer1.0.conv1.weight@layer1.0.bn1").equal(w.to(at::kFloat)));
+  EXPECT_TRUE(weights.at("layer1.0.conv1.weight@layer1.0.bn1.bias").equal(b.to(at::kFloat)));
+}
+
+TEST(GenerateCppExtractorTest, TrainModeIsAlwaysExact) {
+  absl::StatusOr<torch::jit::Module> model = LoadModel("fixtures/resnet18_bn.pt");
+  ASSERT_TRUE(model.ok()) << model.status();
+  absl::StatusOr<CppExtractorFiles> files =
+      GenerateCppExtractor(*model, ResNetSpec(CppOptimization::kInference, Mode::kTrain));
+  ASSERT_TRUE(files.ok()) << files.status();
+  EXPECT_FALSE(absl::StrContains(files->source, "PrepackedConv2d"));
 }
 
 }  // namespace

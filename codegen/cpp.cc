@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "codegen/builtins.h"
+#include "codegen/cpp_optimize.h"
 #include "graph/status_macros.h"
 #include "graph/text.h"
 #include "pruning/dead_code.h"
@@ -213,6 +214,11 @@ class Emitter {
           "Contains", "AllOf", "AnyOf", "Find", "Format", "kFormatVersion", "kFingerprint",
           "ListMax", "ListMin", "DictAt", "DictKeys", "DictValues", "DictFromPairs"}) {
       names_.Unique(reserved);
+    }
+    if (input_.optimize) {
+      for (const char* reserved : {"optimized_", "Optimized", "PrepackedConv2d", "PrepackedOps", "Ops", "ToNchw"}) {
+        names_.Unique(reserved);
+      }
     }
     for (const std::string& w : input_.weights) {
       // The trailing '_' is part of the reserved name, so no local can shadow it.
@@ -462,6 +468,9 @@ class Emitter {
 
   absl::Status EmitOperator(const Node& n, int depth, std::string* out) {
     std::string ind = Indent(depth);
+    if (input_.optimize) {
+      if (std::optional<Conv2dCall> conv = MatchConv2d(n)) return EmitPrepackedConv(n, *conv, depth, out);
+    }
     if (n.target() == "prim::TupleIndex") {
       ASSIGN_OR_RETURN(std::string tuple, Expr(n.args()[0], ""));
       absl::StrAppend(out, ind, Comment(n), "\n", ind, "auto ", NewVar(n), " = std::get<",
@@ -512,6 +521,17 @@ class Emitter {
       return absl::OkStatus();
     }
     return EmitBuiltin(n, schema, args, depth, out);
+  }
+
+  // A convolution of optimized code: a PrepackedConv2d member (cpp_optimize.h).
+  absl::Status EmitPrepackedConv(const Node& n, const Conv2dCall& conv, int depth, std::string* out) {
+    ASSIGN_OR_RETURN(std::string x, NodeExpr(conv.input));
+    std::string member = conv_names_.Unique(n.name().empty() ? "conv" : n.name());
+    convs_.emplace_back(member, PrepackedConvInit(conv, "extractor." + weight_members_.at(conv.weight),
+                                                  conv.bias.empty() ? "" : "extractor." + weight_members_.at(conv.bias)));
+    absl::StrAppend(out, Indent(depth), Comment(n), "\n", Indent(depth), "auto ", NewVar(n),
+                    " = optimized_->", member, "(", x, ");\n");
+    return absl::OkStatus();
   }
 
   // TorchScript builtins that are not ATen operators: scalar and list
@@ -1008,6 +1028,9 @@ class Emitter {
     std::string text = PrintGraph(*input_.graph);
     absl::StrAppend(&text, "\nkeys:", absl::StrJoin(input_.keys, "\n"), "\nweights:",
                     absl::StrJoin(input_.weights, "\n"), "\nversion:", kWeightsFormatVersion);
+    if (input_.optimize) {
+      absl::StrAppend(&text, "\noptimize", input_.channels_last_outputs ? ":channels_last" : "");
+    }
     uint64_t hash = 14695981039346656037ull;
     for (unsigned char c : text) {
       hash ^= c;
@@ -1122,7 +1145,8 @@ class Emitter {
         "// then call it:\n//   auto f = ", input_.namespace_name, "::", input_.class_name,
         "::Load(\"", CommentText(input_.stem), ".weights\");\n//   auto features = f(x);\n",
         "// Fingerprint ", fingerprint, ".\n\n#ifndef ", Guard(), "\n#define ", Guard(),
-        "\n\n#include <string>\n", HasNonTensorOutput() ? "#include <tuple>\n#include <vector>\n" : "",
+        "\n\n", input_.optimize ? "#include <memory>\n" : "", "#include <string>\n",
+        HasNonTensorOutput() ? "#include <tuple>\n#include <vector>\n" : "",
         "\n#include <ATen/core/Dict.h>\n#include <ATen/core/Tensor.h>\n\n",
         NamespaceOpen(), "\nclass ", input_.class_name, " {\n public:\n  struct Features {\n");
     for (size_t i = 0; i < fields.size(); ++i) {
@@ -1141,6 +1165,10 @@ class Emitter {
     for (const std::string& w : input_.weights) {
       absl::StrAppend(&out, "  at::Tensor ", weight_members_.at(w), ";  // ", CommentText(w),
                       "\n");
+    }
+    if (input_.optimize) {
+      absl::StrAppend(&out, "  // Prepacked convolutions, shared by copies.\n  struct Optimized;\n",
+                      "  std::shared_ptr<const Optimized> optimized_;\n");
     }
     absl::StrAppend(&out, "};\n\n", NamespaceClose(), "\n#endif  // ", Guard(), "\n");
     return out;
@@ -1257,13 +1285,23 @@ class Emitter {
     for (const std::string& op : ops_headers_) {
       absl::StrAppend(&out, "#include <ATen/ops/", op, "_ops.h>\n");
     }
-    for (const std::string& h : extra_includes_) absl::StrAppend(&out, "#include <", h, ">\n");
+    std::set<std::string> includes = extra_includes_;
+    if (input_.optimize) {
+      for (const std::string& h : OptimizedRuntimeIncludes()) includes.insert(h);
+    }
+    for (const std::string& h : includes) absl::StrAppend(&out, "#include <", h, ">\n");
     absl::StrAppend(&out,
                     "#include <ATen/core/grad_mode.h>\n#include <c10/core/InferenceMode.h>\n#include <c10/util/Exception.h>\n"
                     "#include <torch/csrc/jit/serialization/pickle.h>\n\n",
                     NamespaceOpen(), "\nnamespace {\n\nconstexpr int64_t kFormatVersion = ",
                     kWeightsFormatVersion, ";\nconstexpr char kFingerprint[] = \"", fingerprint,
-                    "\";\n\n", Helpers(), "}  // namespace\n\n");
+                    "\";\n\n", Helpers(), input_.optimize ? OptimizedRuntimeHelpers() : "",
+                    "}  // namespace\n\n");
+    if (input_.optimize) {
+      absl::StrAppend(&out, "struct ", cls, "::Optimized {\n");
+      for (const auto& [member, init] : convs_) absl::StrAppend(&out, "  PrepackedConv2d ", member, ";\n");
+      absl::StrAppend(&out, "};\n\n");
+    }
     // ToDict
     absl::StrAppend(&out, "c10::Dict<std::string, at::Tensor> ", cls,
                     "::Features::ToDict() const {\n  c10::Dict<std::string, at::Tensor> dict;\n");
@@ -1304,6 +1342,13 @@ class Emitter {
       absl::StrAppend(&out, "  extractor.", weight_members_.at(w), " = get(", StringLiteral(w),
                       ");\n");
     }
+    if (input_.optimize) {
+      absl::StrAppend(&out, "  auto optimized = std::make_shared<Optimized>();\n");
+      for (const auto& [member, init] : convs_) {
+        absl::StrAppend(&out, "  optimized->", member, " = ", init, ";\n");
+      }
+      absl::StrAppend(&out, "  extractor.optimized_ = std::move(optimized);\n");
+    }
     absl::StrAppend(&out, "  return extractor;\n}\n\n");
     // operator()
     absl::StrAppend(&out, cls, "::Features ", cls, "::operator()(", Params(), ") const {\n",
@@ -1313,7 +1358,9 @@ class Emitter {
     }
     absl::StrAppend(&out, body, "  Features features;\n");
     for (size_t i = 0; i < fields.size(); ++i) {
-      absl::StrAppend(&out, "  features.", fields[i], " = ", results[i], ";\n");
+      bool nchw = input_.optimize && !input_.channels_last_outputs;
+      absl::StrAppend(&out, "  features.", fields[i], " = ", nchw ? "ToNchw(" : "", results[i],
+                      nchw ? ")" : "", ";\n");
     }
     absl::StrAppend(&out, "  return features;\n}\n\n", NamespaceClose());
     return out;
@@ -1327,6 +1374,8 @@ class Emitter {
   std::set<std::string> ops_headers_;
   std::set<std::string> helpers_;
   std::set<std::string> extra_includes_;
+  Namespace conv_names_;                                   // members of Optimized
+  std::vector<std::pair<std::string, std::string>> convs_;  // member, PrepackedConv2d(...)
   bool vector_lists_ = false;  // while emitting a builtin's arguments
 };
 

@@ -63,6 +63,12 @@ struct CppExtractorInput {
   std::map<std::string, OperatorInfo> operators;  // every call_function operator target
   // The weights file's entries: get_attr targets, sorted. Written by the caller.
   std::vector<std::string> weights;
+  // Optimized eval-mode inference code (cpp_optimize.h): convolutions that
+  // MatchConv2d accepts, including //passes' featx::conv2d_relu, become
+  // prepacked channels_last convolutions, and 4-D outputs go back to NCHW
+  // unless `channels_last_outputs`. False: one ATen call per node, exactly.
+  bool optimize = false;
+  bool channels_last_outputs = false;
 };
 
 struct CppSource {

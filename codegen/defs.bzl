@@ -151,6 +151,9 @@ def _featx_codegen_impl(ctx):
         args.add("--leaf_modules=" + ",".join(ctx.attr.leaf_modules))
     if ctx.attr.input_shape:
         args.add("--input_shape=" + ctx.attr.input_shape)
+    args.add("--optimize=" + ("inference" if ctx.attr.optimize else "none"))
+    if ctx.attr.channels_last_outputs:
+        args.add("--channels_last_outputs=true")
     args.add("--stem=" + ctx.attr.stem)
     args.add("--out_dir=" + ctx.outputs.header.dirname)
     ctx.actions.run(
@@ -177,6 +180,8 @@ _featx_codegen = rule(
         "mode": attr.string(default = "eval", values = _MODES),
         "leaf_modules": attr.string_list(),
         "input_shape": attr.string(),
+        "optimize": attr.bool(default = True),
+        "channels_last_outputs": attr.bool(default = False),
         "stem": attr.string(mandatory = True),
         "header": attr.output(mandatory = True),
         "source": attr.output(mandatory = True),
@@ -200,6 +205,8 @@ def cc_feature_extractor(
         leaf_modules = [],
         input_shape = None,
         stem = None,
+        optimize = True,
+        channels_last_outputs = False,
         visibility = None,
         **kwargs):
     """A cc_library with the C++ feature extractor `featx codegen` writes for `model`.
@@ -215,6 +222,12 @@ def cc_feature_extractor(
       leaf_modules: module class names or paths kept as one call.
       input_shape: optional example input shape, [1, 3, 224, 224] or "1,3,224,224".
       stem: file name stem of the four outputs; defaults to snake_case(class_name).
+      optimize: True (default): eval-mode inference code, BatchNorm folded into
+        the convolutions, ReLU fused, prepacked channels_last convolutions
+        (equal to the TorchScript extractor within float rounding). False:
+        one ATen call per node, bit-identical. Train mode is always exact.
+      channels_last_outputs: with optimize, leave 4-d outputs channels_last
+        instead of copying them back to NCHW.
       visibility: of the cc_library and the _weights and _manifest filegroups.
       **kwargs: passed to the cc_library (copts, deps and data are appended to
         the macro's);
@@ -244,6 +257,8 @@ def cc_feature_extractor(
         mode = mode,
         leaf_modules = leaf_modules,
         input_shape = shape,
+        optimize = optimize,
+        channels_last_outputs = channels_last_outputs,
         stem = stem,
         header = stem + ".h",
         source = stem + ".cc",

@@ -274,7 +274,14 @@ void Graph::RemoveUses(Node* user) {
 }
 
 void Graph::SetArgs(Node* node, std::vector<Argument> args) {
-  RemoveUses(node);
+  // Only the node's own arguments change: the nodes of its blocks keep their
+  // uses (RemoveUses would drop those too).
+  for (const Argument& a : node->args_) {
+    a.ForEachNode([node](Node* used) {
+      auto& users = used->users_;
+      users.erase(std::remove(users.begin(), users.end(), node), users.end());
+    });
+  }
   node->args_ = std::move(args);
   AddUses(node);
 }

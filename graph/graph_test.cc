@@ -221,6 +221,21 @@ output(%0)
   EXPECT_TRUE(Verify(*g).ok()) << Verify(*g);
 }
 
+TEST(GraphTest, SetArgsKeepsUsesInsideItsBlocks) {
+  std::unique_ptr<Graph> g = Parse(R"(%0 = placeholder x : Tensor
+%1 = placeholder y : Tensor
+%2 = call_module m(%0) : Tensor {
+  %3 = call_function aten::relu(%0) : Tensor
+  output(%3)
+}
+output(%2)
+)");
+  Node* m = g->nodes()[2].get();
+  g->SetArgs(m, {Argument::NodeRef(g->nodes()[1].get())});
+  EXPECT_TRUE(Verify(*g).ok()) << Verify(*g);
+  EXPECT_EQ(m->blocks()[0]->nodes()[0]->users().size(), 1);  // the block's output
+}
+
 TEST(TextTest, ReportsLineOfError) {
   absl::StatusOr<std::unique_ptr<Graph>> g =
       ParseGraph("%0 = placeholder x : Tensor\n%1 = call_function aten::relu(%7) : Tensor\n");

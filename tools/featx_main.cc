@@ -6,9 +6,11 @@
 //   featx extract MODEL.pt --return_nodes=a,b:key --out=EXTRACTOR.pt
 //                          [--train_return_nodes=... --eval_return_nodes=...]
 //                          [--leaf_modules=...] [--autowrap_functions=...]
+//                          [--optimize=none|inference]
 //   featx codegen MODEL.pt --return_nodes=... --class_name=ResNet18Features
 //                          --namespace=vision --out_dir=DIR [--mode=eval|train]
 //                          [--leaf_modules=...] [--input_shape=1,3,224,224] [--stem=...]
+//                          [--optimize=inference|none] [--channels_last_outputs=true]
 //   featx run MODEL_OR_EXTRACTOR.pt --input_shape=1,3,224,224 [--return_nodes=...]
 //                          [--threads=N] [--save=OUTPUTS.pt]
 //   featx check MODEL.pt --return_nodes=... [--input_shape=1,3,224,224]
@@ -85,6 +87,14 @@ flags:
   --load_library=A.so,B.so   every command: load these TorchScript operator
                              libraries before the model (a model calling
                              torchvision::nms needs torchvision's C++ ops)
+  --optimize=inference|none  codegen (default inference): BatchNorm folded,
+                             ReLU fused, prepacked channels_last convolutions
+                             (eval mode; none: one ATen call per node, exact);
+                             extract (default none): freeze +
+                             optimize_for_inference, eval only
+  --channels_last_outputs=true
+                             codegen --optimize=inference: leave 4-d outputs
+                             channels_last instead of copying them to NCHW
   --threads=N                run: intra-op threads (default: LibTorch's)
   --save=FILE                run: also write the outputs as a dict that
                              Python's torch.load reads
@@ -260,10 +270,10 @@ int Run(int argc, char** argv) {
       {"graph", {"mode", "leaf_modules", "autowrap_functions", "bodies"}},
       {"extract",
        {"return_nodes", "train_return_nodes", "eval_return_nodes", "leaf_modules",
-        "autowrap_functions", "out"}},
+        "autowrap_functions", "out", "optimize"}},
       {"codegen",
        {"return_nodes", "leaf_modules", "autowrap_functions", "mode", "class_name", "namespace",
-        "out_dir", "input_shape", "stem"}},
+        "out_dir", "input_shape", "stem", "optimize", "channels_last_outputs"}},
       {"run", {"input_shape", "return_nodes", "leaf_modules", "autowrap_functions", "threads",
                "save"}},
       {"check", {"input_shape", "return_nodes", "leaf_modules", "autowrap_functions"}},
@@ -296,6 +306,16 @@ int Run(int argc, char** argv) {
                      .train_return_nodes = SplitList(cl.flags["train_return_nodes"]),
                      .eval_return_nodes = SplitList(cl.flags["eval_return_nodes"]),
                      .trace_options = options};
+  std::string optimize =
+      cl.flags.count("optimize") ? cl.flags["optimize"] : (cl.command == "codegen" ? "inference" : "none");
+  if (optimize != "none" && optimize != "inference") {
+    return Fail(kBadUsage, absl::StrCat("--optimize must be inference or none, not '", optimize, "'"));
+  }
+  std::string channels_last = cl.flags.count("channels_last_outputs") ? cl.flags["channels_last_outputs"] : "false";
+  if (channels_last != "true" && channels_last != "false") {
+    return Fail(kBadUsage, "--channels_last_outputs must be true or false");
+  }
+  spec.optimize_for_inference = optimize == "inference";
   if (cl.command == "extract" && cl.flags["out"].empty()) {
     return Fail(kBadUsage, "extract needs --out=EXTRACTOR.pt");
   }
@@ -362,7 +382,10 @@ int Run(int argc, char** argv) {
                  .namespace_name = cl.flags["namespace"],
                  .model_file = model_file,
                  .stem = cl.flags["stem"],
-                 .input_shape = shape});
+                 .input_shape = shape,
+                 .optimize = optimize == "inference" ? CppOptimization::kInference
+                                                     : CppOptimization::kNone,
+                 .channels_last_outputs = channels_last == "true"});
     if (!files.ok()) return Fail(kBadInput, files.status().message());
     std::string dir = cl.flags["out_dir"];
     auto write = [&](const std::string& ext, const char* data, size_t size) {
