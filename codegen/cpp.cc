@@ -853,10 +853,25 @@ class Emitter {
     std::string call = info.dispatcher ? absl::StrCat(op, ".callBoxed(&", stack, ")")
                                        : absl::StrCat(op, "(", stack, ")");
     std::string body = absl::StrCat(lookup, ind, "  std::vector<c10::IValue> ", stack, ";\n");
-    for (const std::string& arg : args) {
-      absl::StrAppend(&body, ind, "  ", stack, ".emplace_back(", arg, ");\n");
+    // A list the operator writes (aten::insert.t) is held here as a
+    // std::vector, a copy of the IValue's list: copy the written list back.
+    std::string write_back;
+    for (size_t k = 0; k < args.size(); ++k) {
+      const Argument& a = n.args()[k];
+      bool written = std::find(n.mutates().begin(), n.mutates().end(), static_cast<int>(k)) !=
+                     n.mutates().end();
+      std::string t = a.is_node() ? a.node()->type() : "";
+      if (written && (absl::StartsWith(t, "List[") || absl::EndsWith(t, "[]"))) {
+        ASSIGN_OR_RETURN(std::string cpp, CppType(t));
+        std::string held = names_.Unique(absl::StrCat(var, "_arg", k));
+        absl::StrAppend(&body, ind, "  c10::IValue ", held, "(", args[k], ");\n", ind, "  ", stack,
+                        ".push_back(", held, ");\n");
+        absl::StrAppend(&write_back, ind, "  ", args[k], " = ", held, ".to<", cpp, ">();\n");
+        continue;
+      }
+      absl::StrAppend(&body, ind, "  ", stack, ".emplace_back(", args[k], ");\n");
     }
-    absl::StrAppend(&body, ind, "  ", call, ";\n");
+    absl::StrAppend(&body, ind, "  ", call, ";\n", write_back);
     absl::StrAppend(out, ind, Comment(n), " (boxed)\n");
     if (result_types.empty()) {
       absl::StrAppend(out, ind, "{\n", body, ind, "}\n");

@@ -79,6 +79,8 @@ const std::map<std::string, OperatorInfo>& Schemas() {
         "indices)",
         true, true}},
       {"prim::Frobnicate", {"prim::Frobnicate(Tensor x, int[] s) -> (Tensor, int)", false}},
+      {"aten::chunk",
+       {"aten::chunk(Tensor(a -> *) self, int chunks, int dim=0) -> Tensor(a)[]", true, true}},
   };
   return *schemas;
 }
@@ -191,6 +193,18 @@ output(%11)
 output(%12)
 )g",
        {"out"},
+       Schemas()},
+      // Return nodes that are not tensors: the struct keeps their types and
+      // ToDict flattens them to "d.<subkey>", "t.0", "l.0", ...
+      {"nontensor_outputs",
+       R"g(%0 = placeholder x : Tensor
+%1 = call_function aten::dict() : "Dict[str, Tensor]"
+%2 = call_function aten::_set_item.str(%1, "a", %0) : NoneType mutates=0
+%3 = call_function aten::max.dim(%0, 1, false) : "(Tensor, Tensor)"
+%4 = call_function aten::chunk(%0, 2, 0) : List[Tensor] alias_of=0
+output(%1, %3, %4, %0)
+)g",
+       {"d", "t", "i", "x"},
        Schemas()},
   };
 }
