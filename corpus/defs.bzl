@@ -5,11 +5,11 @@ load("//build_defs:copts.bzl", "FEATX_COPTS")
 load("//codegen:defs.bzl", "cc_feature_extractor")
 
 def _write(name, out, lines):
-    # One line per entry; printf keeps tabs and needs no quoting but '.
+    # One line per entry, each single-quoted for the shell ("'" as '\'').
     native.genrule(
         name = name,
         outs = [out],
-        cmd = "printf '%%s\\n' %s > $@" % " ".join(["'%s'" % l.replace("'", "") for l in lines]),
+        cmd = "printf '%%s\\n' %s > $@" % " ".join(["'%s'" % l.replace("'", "'\\''") for l in lines]),
     )
 
 def corpus_txt(name, corpus):
