@@ -111,14 +111,14 @@ output(%5)
 // names the first by the public name.
 TEST(NameNodesTest, BooleanDispatchedFunctionsGetThePublicName) {
   EXPECT_THAT(
-      NamesOf(R"(%0 = placeholder x : Tensor
+      NamesOf(R"txt(%0 = placeholder x : Tensor
 %1 = call_function __torch__.torch.nn.functional._max_pool2d(%0, 2) : Tensor
 %2 = call_function __torch__.torch.nn.functional.max_pool2d_with_indices(%0, 2) : "(Tensor, Tensor)"
 %3 = call_function __torch__.torch.nn.functional.___torch_mangle_3._adaptive_max_pool1d(%0, 2) : Tensor
 %4 = call_function __torch__.torch.nn.functional._fractional_max_pool3d(%0, 2) : Tensor
 %5 = call_function __torch__.mymodel._max_pool2d(%0) : Tensor
 output(%5)
-)"),
+)txt"),
       ElementsAre("x", "max_pool2d", "max_pool2d_with_indices", "adaptive_max_pool1d",
                   "fractional_max_pool3d", "_max_pool2d"));
 }
