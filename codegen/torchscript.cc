@@ -578,17 +578,22 @@ absl::StatusOr<jit::Module> Build(const jit::Module& model, const ModeGraph& tra
   auto graph = std::make_shared<jit::Graph>();
   jit::Value* self = graph->addInput("self")->setType(extractor.type());
   std::vector<jit::Value*> inputs;
-  // Inputs are Tensors, except where the model takes a list (torchvision's
-  // detection models take List[Tensor]): the model's own type then.
+  // Inputs have the model's own types and defaults (List[Tensor] for
+  // torchvision's detection models; raft's `num_flow_updates: int = 12`), so
+  // the extractor is called as the model is. Without a declared type: Tensor.
   const jit::Function* model_forward = model.type()->findMethod("forward");
+  std::vector<c10::Argument> arguments = {c10::Argument("self", extractor.type())};
   for (const Node* p : eval.graph->Placeholders()) {
     c10::TypePtr type = c10::TensorType::get();
+    c10::optional<c10::IValue> default_value;
     size_t k = inputs.size() + 1;  // after self
-    if (model_forward != nullptr && k < model_forward->getSchema().arguments().size() &&
-        model_forward->getSchema().arguments()[k].type()->kind() == c10::TypeKind::ListType) {
-      type = model_forward->getSchema().arguments()[k].type();
+    if (model_forward != nullptr && k < model_forward->getSchema().arguments().size()) {
+      const c10::Argument& declared = model_forward->getSchema().arguments()[k];
+      type = declared.type();
+      default_value = declared.default_value();
     }
     inputs.push_back(graph->addInput(p->target())->setType(type));
+    arguments.emplace_back(p->target(), type, c10::nullopt, default_value);
   }
   jit::Value* training = graph->insertGetAttr(self, "training");
   jit::Node* branch = graph->insertNode(graph->create(c10::prim::If, {training}, 1));
@@ -620,6 +625,9 @@ absl::StatusOr<jit::Module> Build(const jit::Module& model, const ModeGraph& tra
 
   jit::Function* forward = cu->create_function(
       c10::QualifiedName(*extractor.type()->name(), "forward"), graph);
+  forward->setSchema(c10::FunctionSchema(
+      "forward", "", std::move(arguments),
+      {c10::Argument("", c10::DictType::create(c10::StringType::get(), c10::TensorType::get()))}));
   extractor.type()->addMethod(forward);
   extractor.train(model.is_training());
   return extractor;
