@@ -49,7 +49,7 @@ void Check(const std::string& model, const std::function<at::Tensor(const at::Te
 
 TEST(EffectsE2eTest, AddIntoStatement) {
   auto e = effects::AddIntoFeatures::Load(Weights("add_into_statement"));
-  Check("add_into_statement", [&](const at::Tensor& x) { return e(x).add_2; });
+  Check("add_into_statement", [&](const at::Tensor& x) { return e(x).add_1; });
 }
 
 TEST(EffectsE2eTest, WriteInLeafBody) {
@@ -64,7 +64,7 @@ TEST(EffectsE2eTest, WriteInBranch) {
 
 TEST(EffectsE2eTest, WriteThroughBranchResult) {
   auto e = effects::BranchResultFeatures::Load(Weights("write_through_branch_result"));
-  Check("write_through_branch_result", [&](const at::Tensor& x) { return e(x).add_2; });
+  Check("write_through_branch_result", [&](const at::Tensor& x) { return e(x).add_1; });
 }
 
 }  // namespace
