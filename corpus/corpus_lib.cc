@@ -173,5 +173,37 @@ TorchvisionNames ReadTorchvisionNames(const std::string& model) {
   return ::testing::AssertionSuccess();
 }
 
+::testing::AssertionResult SameFeaturesToMagnitude(
+    const c10::Dict<std::string, at::Tensor>& actual,
+    const c10::Dict<std::string, at::Tensor>& expected, double fraction) {
+  std::vector<std::string> actual_keys;
+  std::vector<std::string> expected_keys;
+  for (const auto& kv : actual) actual_keys.push_back(kv.key());
+  for (const auto& kv : expected) expected_keys.push_back(kv.key());
+  if (actual_keys != expected_keys) {
+    return ::testing::AssertionFailure() << "keys [" << absl::StrJoin(actual_keys, ", ")
+                                         << "], expected [" << absl::StrJoin(expected_keys, ", ")
+                                         << "]";
+  }
+  for (const auto& kv : expected) {
+    const at::Tensor& a = actual.at(kv.key());
+    const at::Tensor& e = kv.value();
+    if (!a.defined() || a.sizes() != e.sizes() || a.scalar_type() != e.scalar_type()) {
+      return ::testing::AssertionFailure() << "'" << kv.key() << "': " << AllClose(a, e).message();
+    }
+    if (e.numel() == 0) continue;
+    at::Tensor ad = a.detach().to(at::kDouble);
+    at::Tensor ed = e.detach().to(at::kDouble);
+    double max_diff = (ad - ed).abs().max().item<double>();
+    double scale = ed.abs().max().item<double>();
+    if (!(max_diff <= fraction * scale)) {  // also false for NaN
+      return ::testing::AssertionFailure()
+             << "'" << kv.key() << "': max abs diff " << max_diff << " > " << fraction
+             << " x magnitude " << scale;
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
 }  // namespace corpus
 }  // namespace featx
