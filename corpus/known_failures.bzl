@@ -6,6 +6,8 @@
            reference
   codegen  GenerateCppExtractor fails; no C++ is generated for the model (an
            entry here takes the model out of //corpus:codegen_<model>_test)
+  check    CheckExtractor (featx check) fails or reports a mismatch on a node
+           set with the corpus inputs
 
 //corpus:corpus_test fails when a listed check passes, so after a fix, delete
 its entry and run `./bazelw run //corpus:table` to update the README.
