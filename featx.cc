@@ -486,6 +486,9 @@ absl::Status FlattenValue(const std::string& prefix, const c10::IValue& v,
   } else if (v.isTuple() || v.isList()) {
     std::vector<c10::IValue> items = v.isTuple() ? v.toTupleRef().elements().vec() : v.toListRef().vec();
     for (size_t i = 0; i < items.size(); ++i) {
+      // None (googlenet's and inception_v3's aux logits in eval mode under
+      // TorchScript) has nothing to compare; the reference skips it too.
+      if (items[i].isNone()) continue;
       if (!items[i].isTensor()) return not_returnable();
       out->emplace_back(absl::StrCat(prefix, ".", i), items[i].toTensor());
     }
@@ -542,9 +545,11 @@ absl::StatusOr<torch::jit::Module> ReferenceModule(const torch::jit::Module& mod
     result_keys.push_back("forward");
   } else if (returned.kind() == Argument::Kind::kTuple ||
              returned.kind() == Argument::Kind::kList) {
-    // A tuple or list built in forward: its elements, as "forward.0", ...
+    // A tuple or list built in forward: its elements, as "forward.0", ...;
+    // None elements are skipped.
     for (size_t k = 0; k < returned.elements().size(); ++k) {
       const Argument& e = returned.elements()[k];
+      if (e.kind() == Argument::Kind::kNone) continue;  // nothing to compare; see FlattenValue
       if (!e.is_node() || e.node()->type() != "Tensor") {
         return unsupported(absl::StrCat("a tuple or list whose element ", k,
                                         " is not a Tensor computed in forward"));

@@ -172,7 +172,8 @@ struct CheckReport {
 // Verifies, in eval mode, the extractor CreateFeatureExtractor(model, spec)
 // makes, on `inputs` (featx check uses torch::manual_seed(0) and randn of the
 // input shape). `model` must return a Tensor, a Dict[str, Tensor], or a tuple
-// or list of tensors; the selected nodes may be any of these too. The inputs
+// or list of tensors (None elements, such as googlenet's aux logits in eval
+// mode, are skipped); the selected nodes may be any of these too. The inputs
 // are not changed. Errors: those of CreateFeatureExtractor; InvalidArgument if
 // running the model fails or it returns anything else.
 absl::StatusOr<CheckReport> CheckExtractor(const torch::jit::Module& model,

@@ -34,6 +34,11 @@ KNOWN_FAILURES = [
     ("raft_small", "values", "tracing: prim::SetAttr (attribute assigned in forward) in module '<root>'"),
     ("lstm", "values", "tracing: aten::lstm's flat weight list is 'a constant of type Tensor'"),
     ("gru", "values", "tracing: aten::gru's flat weight list is 'a constant of type Tensor'"),
+    # ---- check: the unpruned eval graph featx check runs as its reference
+    # needs what the TorchScript back end does not rebuild.
+    ("fasterrcnn_resnet50_fpn_backbone", "check", "the reference graph passes a prim::DictConstruct (IntermediateLayerGetter's dict) to the fpn leaf; the TorchScript back end does not rebuild prim::DictConstruct"),
+    ("raft_small", "check", "the reference graph has a loop appending to a List[Tensor] (aten::append.t); the TorchScript back end does not rebuild it"),
+    ("multihead_attention", "check", "the reference graph has aten::sum(Tensor, *, ScalarType? dtype); the TorchScript back end does not rebuild that overload"),
     # ---- codegen: `featx codegen` fails, so no C++ is built for these.
     ("densenet121", "codegen", "node `...denselayer3.cat` unknown: bn_function's nodes are not named as in FX"),
     ("maxvit_t", "codegen", "tracing: aten::format with a None argument folded on constants hits a LibTorch internal assert"),
