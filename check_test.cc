@@ -32,6 +32,10 @@ at::Tensor Randn(std::vector<int64_t> shape) {
 
 std::string Describe(const CheckReport& r) {
   std::string s = absl::StrCat(r.forward.key, " abs=", r.forward.max_abs_diff, " ", r.forward.problem);
+  for (const ValueCheck& c : r.forward_parts) {
+    absl::StrAppend(&s, "\n", c.key, " abs=", c.max_abs_diff, " ", c.ok ? "ok" : "MISMATCH", " ",
+                    c.problem);
+  }
   for (const ValueCheck& c : r.outputs) {
     absl::StrAppend(&s, "\n", c.key, " abs=", c.max_abs_diff, " rel=", c.max_rel_diff, " ",
                     c.ok ? "ok" : "MISMATCH", " ", c.problem);
@@ -140,9 +144,89 @@ TEST(CheckExtractorTest, EffectsModelsAgreeOnEveryNode) {
   }
 }
 
-// As torchvision's IntermediateLayerGetter: the extractor's parameters are
-// the original's, filtered, in the original's order (not sorted: conv1
-// before bn1).
+// A model returning Dict[str, Tensor] or a tuple: model.forward is compared
+// per flattened key, as the extractor flattens ("forward.out", "forward.0").
+torch::jit::Module Scripted(const std::string& forward) {
+  torch::jit::Module m("__torch__.CheckTestModel");
+  m.define(forward);
+  m.eval();
+  return m;
+}
+
+// A model returning a dict built in forward (the tracer's prim::DictConstruct).
+constexpr char kDictForward[] = R"(
+def forward(self, x):
+    y = x.relu()
+    return {"out": y * 2.0, "aux": y.sigmoid()}
+)";
+
+TEST(CheckExtractorTest, DictReturningModelIsComparedPerKey) {
+  torch::jit::Module model = Scripted(kDictForward);
+  absl::StatusOr<CheckReport> r =
+      CheckExtractor(model, {.return_nodes = {"relu", "sigmoid"}}, {Randn({2, 3})});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->ok()) << Describe(*r);
+  ASSERT_EQ(r->forward_parts.size(), 2);
+  EXPECT_EQ(r->forward_parts[0].key, "forward.out");
+  EXPECT_EQ(r->forward_parts[1].key, "forward.aux");
+  EXPECT_EQ(r->forward.key, "forward");
+  ASSERT_EQ(r->outputs.size(), 2);
+  EXPECT_EQ(r->outputs[0].key, "relu");
+}
+
+// A wrong extractor is caught on a dict-returning model too: the relu's
+// value returned as the sigmoid's.
+TEST(CheckExtractorTest, DictReturningModelWrongExtractorIsAMismatch) {
+  torch::jit::Module model = Scripted(kDictForward);
+  absl::StatusOr<torch::jit::Module> wrong =
+      CreateFeatureExtractor(model, {.return_nodes = {"relu:sigmoid"}});
+  ASSERT_TRUE(wrong.ok()) << wrong.status();
+  absl::StatusOr<CheckReport> r =
+      CheckExtractor(model, {.return_nodes = {"sigmoid"}}, *wrong, {Randn({2, 3})});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->forward.ok) << Describe(*r);
+  EXPECT_FALSE(r->ok());
+}
+
+TEST(CheckExtractorTest, TupleReturningModelIsComparedPerIndex) {
+  torch::jit::Module model = Scripted(R"(
+def forward(self, x):
+    return x.relu(), x.sigmoid(), x + 1.0
+)");
+  absl::StatusOr<CheckReport> r =
+      CheckExtractor(model, {.return_nodes = {"sigmoid"}}, {Randn({2, 3})});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->ok()) << Describe(*r);
+  ASSERT_EQ(r->forward_parts.size(), 3);
+  EXPECT_EQ(r->forward_parts[0].key, "forward.0");
+  EXPECT_EQ(r->forward_parts[2].key, "forward.2");
+}
+
+// Selected nodes that are not tensors: torch.chunk's tuple and a list of
+// tensors (tuples), a GRU leaf's (output, h) tuple (recurrent).
+TEST(CheckExtractorTest, TupleAndListNodesAreComparedPerIndex) {
+  torch::jit::Module tuples = Load("fixtures/codegen/tuples.pt");
+  absl::StatusOr<CheckReport> r =
+      CheckExtractor(tuples, {.return_nodes = {"chunk", "cat"}}, {Randn({1, 3, 8, 8})});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->ok()) << Describe(*r);
+  ASSERT_EQ(r->outputs.size(), 3);
+  EXPECT_EQ(r->outputs[0].key, "chunk.0");
+  EXPECT_EQ(r->outputs[1].key, "chunk.1");
+  EXPECT_EQ(r->outputs[2].key, "cat");
+
+  torch::jit::Module recurrent = Load("fixtures/robustness/recurrent.pt");
+  r = CheckExtractor(recurrent,
+                     {.return_nodes = {"gru", "getitem_2"},
+                      .trace_options = {.leaf_modules = {"LSTM", "GRU"}}},
+                     {Randn({2, 5, 4})});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->ok()) << Describe(*r);
+  ASSERT_EQ(r->outputs.size(), 3);
+  EXPECT_EQ(r->outputs[0].key, "gru.0");
+  EXPECT_EQ(r->outputs[1].key, "gru.1");
+}
+
 TEST(ExtractorLayoutTest, ParametersKeepTheModelsOrder) {
   torch::jit::Module model = Load("fixtures/resnet18.pt");
   absl::StatusOr<torch::jit::Module> extractor =

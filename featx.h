@@ -152,10 +152,18 @@ struct ValueCheck {
 
 struct CheckReport {
   // "forward": the model's whole traced graph, run by featx (TorchScript back
-  // end, unpruned), against model.forward.
+  // end, unpruned), against model.forward. A model returning a Tensor has one
+  // part, "forward"; one returning a Dict[str, Tensor] or a tuple or list of
+  // tensors is flattened as the extractor flattens ("forward.out",
+  // "forward.0", ...) and compared per part. `forward` sums the parts up: ok
+  // if all are, the largest differences, the first problem with its key.
   ValueCheck forward;
+  std::vector<ValueCheck> forward_parts;
   // Per output key, in the extractor's order: its value against the same
-  // node's value in that unpruned graph, cloned the moment it is computed.
+  // node's value in that unpruned graph, cloned the moment it is computed. A
+  // selected dict, tuple or list gives one entry per flattened key
+  // ("key.subkey", "key.0"); it is not cloned, so a later in-place write to
+  // one of its tensors shows as a mismatch.
   std::vector<ValueCheck> outputs;
 
   bool ok() const;
@@ -163,9 +171,11 @@ struct CheckReport {
 
 // Verifies, in eval mode, the extractor CreateFeatureExtractor(model, spec)
 // makes, on `inputs` (featx check uses torch::manual_seed(0) and randn of the
-// input shape). `model` must return one Tensor. The inputs are not changed.
-// Errors: those of CreateFeatureExtractor; InvalidArgument if running the model
-// fails or it does not return a Tensor.
+// input shape). `model` must return a Tensor, a Dict[str, Tensor], or a tuple
+// or list of tensors (None elements, such as googlenet's aux logits in eval
+// mode, are skipped); the selected nodes may be any of these too. The inputs
+// are not changed. Errors: those of CreateFeatureExtractor; InvalidArgument if
+// running the model fails or it returns anything else.
 absl::StatusOr<CheckReport> CheckExtractor(const torch::jit::Module& model,
                                            const ExtractorSpec& spec,
                                            const std::vector<c10::IValue>& inputs);

@@ -158,6 +158,32 @@ TraceOptions OptionsFor(const CorpusModel& m) { return {.leaf_modules = m.leaf_m
   return ::testing::AssertionSuccess();
 }
 
+// featx::CheckExtractor (featx check) on every node set, on the corpus inputs.
+::testing::AssertionResult CheckPasses(const CorpusModel& m) {
+  torch::jit::Module model = Load(m.name);
+  std::vector<c10::IValue> inputs = Inputs(ReadReference(m.name), m);
+  for (size_t j = 0; j < m.sets.size(); ++j) {
+    std::string set = absl::StrCat("set", j, " [", absl::StrJoin(m.sets[j], ","), "]");
+    absl::StatusOr<CheckReport> report = CheckExtractor(
+        model, {.return_nodes = m.sets[j], .trace_options = OptionsFor(m)}, inputs);
+    if (!report.ok()) {
+      return ::testing::AssertionFailure() << set << ": CheckExtractor: " << report.status();
+    }
+    if (report->ok()) continue;
+    std::vector<std::string> bad;
+    std::vector<const ValueCheck*> all;
+    for (const ValueCheck& c : report->forward_parts) all.push_back(&c);
+    for (const ValueCheck& c : report->outputs) all.push_back(&c);
+    for (const ValueCheck* c : all) {
+      if (c->ok) continue;
+      bad.push_back(absl::StrCat(c->key, " max_abs=", c->max_abs_diff, " max_rel=",
+                                 c->max_rel_diff, c->problem.empty() ? "" : " ", c->problem));
+    }
+    return ::testing::AssertionFailure() << set << ": " << absl::StrJoin(bad, "; ");
+  }
+  return ::testing::AssertionSuccess();
+}
+
 class CorpusTest : public ::testing::TestWithParam<CorpusModel> {};
 
 TEST_P(CorpusTest, Names) {
@@ -172,6 +198,8 @@ TEST_P(CorpusTest, Names) {
 }
 
 TEST_P(CorpusTest, Values) { ExpectAsListed(GetParam().name, "values", ValuesMatch(GetParam())); }
+
+TEST_P(CorpusTest, Check) { ExpectAsListed(GetParam().name, "check", CheckPasses(GetParam())); }
 
 TEST_P(CorpusTest, CodegenKnownFailureStillFails) {
   const CorpusModel& m = GetParam();
@@ -202,7 +230,8 @@ TEST(KnownFailuresTest, EntriesNameCorpusModelsAndChecks) {
   EXPECT_GE(models.size(), 30);
   for (const auto& [model, check] : KnownFailureKeys()) {
     EXPECT_TRUE(models.count(model)) << "known_failures.bzl: unknown model " << model;
-    EXPECT_TRUE(check == "names" || check == "values" || check == "codegen")
+    EXPECT_TRUE(check == "names" || check == "values" || check == "codegen" ||
+                check == "check")
         << "known_failures.bzl: unknown check " << check << " for " << model;
   }
 }

@@ -235,7 +235,8 @@ int CheckModel(const torch::jit::Module& model, const ExtractorSpec& spec,
                                         absl::StrJoin(shape, ", "), "]; see --input_shape)"));
   }
   int bad = 0;
-  std::vector<const ValueCheck*> all = {&report->forward};
+  std::vector<const ValueCheck*> all;
+  for (const ValueCheck& c : report->forward_parts) all.push_back(&c);
   for (const ValueCheck& c : report->outputs) all.push_back(&c);
   for (const ValueCheck* c : all) {
     std::cout << c->key << "\tmax_abs=" << c->max_abs_diff << "\tmax_rel=" << c->max_rel_diff
