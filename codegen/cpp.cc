@@ -477,6 +477,7 @@ class Emitter {
                       n.args()[1].int_value(), ">(", tuple, ");\n");
       return absl::OkStatus();
     }
+    if (n.target() == "prim::DictConstruct") return EmitDictConstruct(n, depth, out);
     auto info = input_.operators.find(n.target());
     if (info == input_.operators.end()) return absl::InternalError("no schema for the operator");
     ASSIGN_OR_RETURN(Schema schema, ParseSchema(info->second.schema));
@@ -521,6 +522,28 @@ class Emitter {
       return absl::OkStatus();
     }
     return EmitBuiltin(n, schema, args, depth, out);
+  }
+
+  // A dict the tracer kept structural (constant keys) where a runtime value is
+  // needed (an FPN leaf's argument): args are key, value, key, value, ...
+  absl::Status EmitDictConstruct(const Node& n, int depth, std::string* out) {
+    std::string ind = Indent(depth);
+    ASSIGN_OR_RETURN(std::string type, CppType(n.type()));
+    absl::string_view t = n.type();
+    size_t comma = t.find(", ");
+    if (!absl::StartsWith(t, "Dict[") || comma == absl::string_view::npos) {
+      return absl::UnimplementedError(absl::StrCat("a dict of type ", n.type()));
+    }
+    std::string key_type(t.substr(5, comma - 5));
+    std::string value_type(t.substr(comma + 2, t.size() - comma - 3));
+    std::string var = NewVar(n);
+    absl::StrAppend(out, ind, Comment(n), "\n", ind, type, " ", var, ";\n");
+    for (size_t i = 0; i + 1 < n.args().size(); i += 2) {
+      ASSIGN_OR_RETURN(std::string key, Expr(n.args()[i], key_type));
+      ASSIGN_OR_RETURN(std::string value, Expr(n.args()[i + 1], value_type));
+      absl::StrAppend(out, ind, var, ".insert(", key, ", ", value, ");\n");
+    }
+    return absl::OkStatus();
   }
 
   // A convolution of optimized code: a PrepackedConv2d member (cpp_optimize.h).

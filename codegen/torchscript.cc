@@ -376,6 +376,29 @@ class Emitter {
           .insertNode(graph_.createTupleIndex(tuple, graph_.insertConstant(index), elements[index]))
           ->output();
     }
+    if (symbol == c10::prim::DictConstruct) {
+      // A dict the tracer kept structural (constant keys), needed at run time:
+      // args are key, value, key, value, ...
+      std::vector<jit::Value*> keys;
+      std::vector<jit::Value*> values;
+      for (size_t i = 0; i + 1 < n.args().size(); i += 2) {
+        ASSIGN_OR_RETURN(jit::Value * key, ValueOf(n.args()[i], nullptr));
+        ASSIGN_OR_RETURN(jit::Value * value, ValueOf(n.args()[i + 1], nullptr));
+        keys.push_back(key);
+        values.push_back(value);
+      }
+      c10::TypePtr key_type = keys.empty() ? c10::StringType::get() : keys[0]->type();
+      c10::TypePtr value_type = c10::TensorType::get();
+      if (!values.empty()) {
+        value_type = values[0]->type();
+        for (jit::Value* v : values) {
+          c10::optional<c10::TypePtr> unified = c10::unifyTypes(value_type, v->type());
+          if (!unified) return absl::UnimplementedError("a dict whose values have different types");
+          value_type = *unified;
+        }
+      }
+      return graph_.insertNode(graph_.createDict(key_type, value_type, keys, values))->output();
+    }
     const c10::FunctionSchema* schema = nullptr;
     for (const std::shared_ptr<jit::Operator>& op : jit::getAllOperatorsFor(symbol)) {
       if (op->schema().overload_name() == n.OverloadName()) {
