@@ -446,6 +446,11 @@ TEST(LoadOperatorLibraryTest, TorchvisionOperatorsLoadAModelThatCallsNms) {
   EXPECT_EQ(names->eval.front(), "images");
   EXPECT_THAT(names->eval, Contains("nms"));
   ExpectExtractedValuesMatch("detector", {{"add", "output"}});
+}
+
+}  // namespace
+}  // namespace featx
+
 namespace featx {
 namespace {
 
