@@ -21,7 +21,9 @@ KNOWN_FAILURES = [
     ("inplace_args", "names", "`z[:, :2]` is two operators in TorchScript (select + slice), one `getitem` in FX: an extra `getitem_1`"),
     # ---- check: the unpruned eval graph featx check runs as its reference
     # needs what the TorchScript back end does not rebuild.
-    ("fasterrcnn_resnet50_fpn_backbone", "check", "the reference graph passes a prim::DictConstruct (IntermediateLayerGetter's dict) to the fpn leaf; the TorchScript back end does not rebuild prim::DictConstruct"),
     ("raft_small", "check", "the reference graph has a loop appending to a List[Tensor] (aten::append.t); the TorchScript back end does not rebuild it"),
     ("multihead_attention", "check", "the reference graph has aten::sum(Tensor, *, ScalarType? dtype); the TorchScript back end does not rebuild that overload"),
+    # ---- codegen. A reason starting "compile:" means the C++ is generated but
+    # cannot be built as the corpus calls it; corpus_test cannot re-check that.
+    ("raft_small", "codegen", "compile: the generated operator() takes raft's `num_flow_updates: int = 12` as a required third argument; input defaults are not carried into C++"),
 ]
