@@ -1,5 +1,7 @@
 #include "corpus/corpus_lib.h"
 
+#include <functional>
+
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -155,8 +157,13 @@ TorchvisionNames ReadTorchvisionNames(const std::string& model) {
          << (scale == 0 ? 0 : max_diff / scale) << ")";
 }
 
-::testing::AssertionResult SameFeatures(const c10::Dict<std::string, at::Tensor>& actual,
-                                        const c10::Dict<std::string, at::Tensor>& expected) {
+namespace {
+
+// The same keys in the same order, then `same` on each pair of tensors.
+::testing::AssertionResult EachFeature(
+    const c10::Dict<std::string, at::Tensor>& actual,
+    const c10::Dict<std::string, at::Tensor>& expected,
+    const std::function<::testing::AssertionResult(const at::Tensor&, const at::Tensor&)>& same) {
   std::vector<std::string> actual_keys;
   std::vector<std::string> expected_keys;
   for (const auto& kv : actual) actual_keys.push_back(kv.key());
@@ -167,42 +174,42 @@ TorchvisionNames ReadTorchvisionNames(const std::string& model) {
                                          << "]";
   }
   for (const auto& kv : expected) {
-    ::testing::AssertionResult same = AllClose(actual.at(kv.key()), kv.value());
-    if (!same) return ::testing::AssertionFailure() << "'" << kv.key() << "': " << same.message();
+    ::testing::AssertionResult result = same(actual.at(kv.key()), kv.value());
+    if (!result) return ::testing::AssertionFailure() << "'" << kv.key() << "': " << result.message();
   }
   return ::testing::AssertionSuccess();
+}
+
+// Every element of `actual` within `fraction` of max |expected|.
+::testing::AssertionResult CloseToMagnitude(const at::Tensor& actual, const at::Tensor& expected,
+                                            double fraction) {
+  if (!actual.defined() || actual.sizes() != expected.sizes() ||
+      actual.scalar_type() != expected.scalar_type()) {
+    return AllClose(actual, expected);  // its message names the shapes and dtypes
+  }
+  if (expected.numel() == 0) return ::testing::AssertionSuccess();
+  at::Tensor a = actual.detach().to(at::kDouble);
+  at::Tensor e = expected.detach().to(at::kDouble);
+  double max_diff = (a - e).abs().max().item<double>();
+  double scale = e.abs().max().item<double>();
+  if (max_diff <= fraction * scale) return ::testing::AssertionSuccess();  // false for NaN
+  return ::testing::AssertionFailure() << "max abs diff " << max_diff << " > " << fraction
+                                       << " x magnitude " << scale;
+}
+
+}  // namespace
+
+::testing::AssertionResult SameFeatures(const c10::Dict<std::string, at::Tensor>& actual,
+                                        const c10::Dict<std::string, at::Tensor>& expected) {
+  return EachFeature(actual, expected, AllClose);
 }
 
 ::testing::AssertionResult SameFeaturesToMagnitude(
     const c10::Dict<std::string, at::Tensor>& actual,
     const c10::Dict<std::string, at::Tensor>& expected, double fraction) {
-  std::vector<std::string> actual_keys;
-  std::vector<std::string> expected_keys;
-  for (const auto& kv : actual) actual_keys.push_back(kv.key());
-  for (const auto& kv : expected) expected_keys.push_back(kv.key());
-  if (actual_keys != expected_keys) {
-    return ::testing::AssertionFailure() << "keys [" << absl::StrJoin(actual_keys, ", ")
-                                         << "], expected [" << absl::StrJoin(expected_keys, ", ")
-                                         << "]";
-  }
-  for (const auto& kv : expected) {
-    const at::Tensor& a = actual.at(kv.key());
-    const at::Tensor& e = kv.value();
-    if (!a.defined() || a.sizes() != e.sizes() || a.scalar_type() != e.scalar_type()) {
-      return ::testing::AssertionFailure() << "'" << kv.key() << "': " << AllClose(a, e).message();
-    }
-    if (e.numel() == 0) continue;
-    at::Tensor ad = a.detach().to(at::kDouble);
-    at::Tensor ed = e.detach().to(at::kDouble);
-    double max_diff = (ad - ed).abs().max().item<double>();
-    double scale = ed.abs().max().item<double>();
-    if (!(max_diff <= fraction * scale)) {  // also false for NaN
-      return ::testing::AssertionFailure()
-             << "'" << kv.key() << "': max abs diff " << max_diff << " > " << fraction
-             << " x magnitude " << scale;
-    }
-  }
-  return ::testing::AssertionSuccess();
+  return EachFeature(actual, expected, [fraction](const at::Tensor& a, const at::Tensor& e) {
+    return CloseToMagnitude(a, e, fraction);
+  });
 }
 
 }  // namespace corpus
