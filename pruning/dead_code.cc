@@ -200,6 +200,11 @@ std::unique_ptr<Liveness> Liveness::Analyze(const Graph& graph, const DeadCodeOp
   return std::make_unique<LivenessImpl>(graph, options);
 }
 
+DeadCodeOptions ExtractorDeadCodeOptions() {
+  return {.output_reads = DeadCodeOptions::OutputReads::kWhenComputed,
+          .trailing_effects = DeadCodeOptions::TrailingEffects::kDrop};
+}
+
 absl::StatusOr<bool> EliminateDeadCode(Graph& graph, const DeadCodeOptions& options) {
   if (absl::Status s = Verify(graph); !s.ok()) {
     return absl::FailedPreconditionError(

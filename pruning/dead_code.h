@@ -28,7 +28,9 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "graph/graph.h"
+#include "graph/pass.h"
 
 namespace featx {
 
@@ -52,6 +54,11 @@ struct DeadCodeOptions {
   TrailingEffects trailing_effects = TrailingEffects::kKeep;
 };
 
+// The dead-code options of a feature extractor: outputs are read when
+// computed (protect-outputs keeps them so, see protect_outputs.h), and asserts
+// after the last output are not run.
+DeadCodeOptions ExtractorDeadCodeOptions();
+
 // Which nodes of a graph (blocks included) must run, and which in-place writes
 // they perform. Computed once; the graph must not change while it is in use.
 class Liveness {
@@ -71,6 +78,17 @@ class Liveness {
 // if `graph` does not verify.
 absl::StatusOr<bool> EliminateDeadCode(Graph& graph, const DeadCodeOptions& options);
 absl::StatusOr<bool> EliminateDeadCode(Graph& graph);
+
+// dead-code: EliminateDeadCode as a pass.
+class DeadCodePass : public GraphPass {
+ public:
+  explicit DeadCodePass(DeadCodeOptions options = {}) : options_(options) {}
+  absl::string_view name() const override { return "dead-code"; }
+  absl::StatusOr<bool> Run(Graph& graph) override { return EliminateDeadCode(graph, options_); }
+
+ private:
+  DeadCodeOptions options_;
+};
 
 // OK if EliminateDeadCode(graph) would not change `graph`. The back ends call
 // it on the graphs they get, so both emit exactly the nodes this pass keeps.

@@ -6,13 +6,17 @@
 // returned value is never overwritten by a later in-place op that the pruned
 // graph still runs: such an output is cloned first.
 //
-// PruneToOutputs runs these passes, in this order (PruningPasses lists them):
-//   set-outputs      the selected nodes become the output node's arguments
-//   protect-outputs  an output that a later kept in-place write would change is
-//                    returned through an aten::clone right after it
-//   dead-code        EliminateDeadCode (dead_code.h), outputs read as computed,
-//                    asserts after the last output dropped
-//   collect          the parameters and modules that survive (reads only)
+// The pruning passes, in this order (AddPruningPasses appends them), each in
+// its own file:
+//   set-outputs         set_outputs.h: the selected nodes become the output
+//                       node's arguments
+//   protect-outputs     protect_outputs.h: an output that a later kept
+//                       in-place write would change is returned through an
+//                       aten::clone right after it
+//   dead-code           dead_code.h: EliminateDeadCode, outputs read as
+//                       computed, asserts after the last output dropped
+// PruneToOutputs runs them and then collect-parameters (collect_parameters.h).
+// The back ends' full pipelines (passes/pipeline.h) start with the same three.
 //
 // Example:
 //   absl::StatusOr<PruneResult> pruned = featx::PruneToOutputs(graph, {bn1, conv2});
@@ -22,13 +26,16 @@
 #ifndef FEATX_PRUNING_PRUNING_H_
 #define FEATX_PRUNING_PRUNING_H_
 
-#include <functional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "graph/graph.h"
+#include "graph/pass_pipeline.h"
+#include "pruning/collect_parameters.h"
 #include "pruning/dead_code.h"
+#include "pruning/protect_outputs.h"
+#include "pruning/set_outputs.h"
 
 namespace featx {
 
@@ -44,31 +51,11 @@ struct PruneResult {
   std::vector<std::string> copied;
 };
 
-// A graph pass: returns whether it changed the graph.
-struct Pass {
-  std::string name;
-  std::function<absl::StatusOr<bool>(Graph&)> run;
-};
-
-// The dead-code options of an extractor: outputs are read when computed (the
-// protect-outputs pass keeps them so), and asserts after the last output are
-// not run.
-DeadCodeOptions ExtractorDeadCodeOptions();
-
-// set-outputs. InvalidArgument if an output is not a top-level, non-output node.
-absl::StatusOr<bool> SetOutputs(Graph& graph, const std::vector<Node*>& outputs);
-
-// protect-outputs: clones every output that a live in-place write after it
-// (as ExtractorDeadCodeOptions decides liveness) would overwrite. Appends the
-// names of the cloned outputs to `copied`, if given.
-absl::StatusOr<bool> ProtectOutputs(Graph& graph, std::vector<std::string>* copied = nullptr);
-
-// collect: the parameters and modules `graph` uses. Never changes the graph.
-absl::StatusOr<bool> CollectParameters(Graph& graph, PruneResult* result);
-
-// The passes PruneToOutputs runs, in order, each with its name; `result`
-// receives what they report.
-std::vector<Pass> PruningPasses(const std::vector<Node*>& outputs, PruneResult* result);
+// Appends set-outputs, protect-outputs and dead-code (extractor options) to
+// `pipeline`, and returns the protect-outputs pass, which lists what it
+// cloned after the pipeline ran. `outputs` are nodes of the graph the
+// pipeline will run on.
+const ProtectOutputsPass& AddPruningPasses(PassPipeline& pipeline, std::vector<Node*> outputs);
 
 // Makes `outputs` the graph's results (one output argument per entry, in
 // order; duplicates allowed) and erases every top-level node they do not need.
