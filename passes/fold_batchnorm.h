@@ -14,6 +14,7 @@
 // whose bodies call aten::conv2d and aten::batch_norm (resnet), and as plain
 // operator calls inside the body of a torchvision.ops leaf such as
 // Conv2dNormActivation (mobilenet_v3, efficientnet). InlineTorchNnModules
+// (inline_torch_nn.h)
 // first turns the first shape into the second (the bodies of torch.nn's
 // Conv2d, BatchNorm2d and ReLU move into the graph that called them), so one
 // operator-level rule covers both, and BatchNorm's own "expected 4D input"
@@ -39,14 +40,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "graph/graph.h"
+#include "graph/pass.h"
 
 namespace featx {
-
-// Moves the bodies of leaf call_module nodes of torch.nn's Conv2d,
-// BatchNorm2d and ReLU (classes under torch.nn.modules) into the graph that
-// calls them, in every graph and block. Returns whether the graph changed.
-absl::StatusOr<bool> InlineTorchNnModules(Graph& graph);
 
 // One folded convolution: the new get_attr targets and where their values come from.
 struct FoldedBatchNorm {
@@ -61,14 +59,25 @@ struct FoldedBatchNorm {
   double eps = 1e-5;
 };
 
-// Folds every eval-mode aten::batch_norm (training = false) whose input is an
-// aten::conv2d with a get_attr weight, in every graph and block, under the
-// rule above. Run InlineTorchNnModules first to reach module-level pairs.
-class FoldBatchNormPass {
+// fold-batchnorm: folds every eval-mode aten::batch_norm (training = false)
+// whose input is an aten::conv2d with a get_attr weight, in every graph and
+// block, under the rule above. Run InlineTorchNnModules first to reach
+// module-level pairs.
+//
+// The data this pass needs but the graph does not hold: the new get_attr
+// targets ("conv1.weight@bn1") name tensors no model has. The pass cannot
+// compute them (no LibTorch here); it records, in folds(), each new target
+// and the model tensors it is made of, and whoever writes the weights must
+// compute every target listed there, with the formula above (the C++ back
+// end's weights writer does). A graph after this pass is not runnable
+// without them.
+class FoldBatchNormPass : public GraphPass {
  public:
+  absl::string_view name() const override { return "fold-batchnorm"; }
   // Returns whether the graph changed.
-  absl::StatusOr<bool> Run(Graph& graph);
-  // What was folded, in graph order; targets are unique.
+  absl::StatusOr<bool> Run(Graph& graph) override;
+  // What was folded, in graph order; targets are unique. Accumulates over
+  // runs.
   const std::vector<FoldedBatchNorm>& folds() const { return folds_; }
 
  private:

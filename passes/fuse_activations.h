@@ -32,7 +32,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "graph/graph.h"
+#include "graph/pass.h"
 
 namespace featx {
 
@@ -57,6 +59,13 @@ std::optional<Conv2dCall> MatchConv2d(const Node& node);
 // Fuses as described above, in every graph and block. Returns whether the
 // graph changed.
 absl::StatusOr<bool> FuseActivations(Graph& graph);
+
+// fuse-activations: FuseActivations as a pass.
+class FuseActivationsPass : public GraphPass {
+ public:
+  absl::string_view name() const override { return "fuse-activations"; }
+  absl::StatusOr<bool> Run(Graph& graph) override { return FuseActivations(graph); }
+};
 
 }  // namespace featx
 
