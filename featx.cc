@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -24,9 +25,10 @@
 #include "naming/naming.h"
 #include "naming/select.h"
 #include "pruning/dead_code.h"
+#include "graph/text.h"
 #include "passes/fold_batchnorm.h"
 #include "passes/fuse_activations.h"
-#include "pruning/pruning.h"
+#include "passes/pipeline.h"
 #include "torch/csrc/jit/serialization/import.h"
 
 namespace featx {
@@ -82,22 +84,26 @@ bool IsReturnableType(const std::string& type) {
   return true;
 }
 
-// One mode's extractor graph: traced, named, pruned to the selected outputs.
+// One mode's extractor graph: traced, named, with its return nodes selected,
+// and the pipeline (passes/pipeline.h) that prunes it for a back end.
 struct PrunedMode {
   std::unique_ptr<Graph> graph;
   std::vector<std::string> keys;
+  // The selected nodes: valid until the pipeline runs (its passes may erase them).
+  std::vector<ReturnNode> selected;
+  // Run by PruneForMode, not by SelectForMode; holds its passes' results.
+  ExtractorPipeline pipeline;
 };
 
-absl::StatusOr<PrunedMode> PruneForMode(const torch::jit::Module& model, Mode mode,
-                                        const std::vector<std::string>& return_nodes,
-                                        const TraceOptions& options,
-                                        std::vector<ReturnNode>* selected_out = nullptr) {
+absl::StatusOr<PrunedMode> SelectForMode(const torch::jit::Module& model, Mode mode,
+                                         const std::vector<std::string>& return_nodes,
+                                         const TraceOptions& options, PipelineKind kind) {
   PrunedMode result;
   ASSIGN_OR_RETURN(result.graph, Trace(model, mode, options));
   NameNodes(*result.graph);
-  ASSIGN_OR_RETURN(std::vector<ReturnNode> selected, SelectOutputs(*result.graph, return_nodes));
+  ASSIGN_OR_RETURN(result.selected, SelectOutputs(*result.graph, return_nodes));
   std::vector<Node*> outputs;
-  for (const ReturnNode& r : selected) {
+  for (const ReturnNode& r : result.selected) {
     if (!IsReturnableType(r.node->type())) {
       return absl::InvalidArgumentError(absl::StrCat(
           "node '", r.node->name(), "' (for '", r.query, "') is a ", r.node->type(),
@@ -107,9 +113,24 @@ absl::StatusOr<PrunedMode> PruneForMode(const torch::jit::Module& model, Mode mo
     outputs.push_back(r.node);
     result.keys.push_back(r.key);
   }
-  RETURN_IF_ERROR(PruneToOutputs(*result.graph, outputs).status());
-  if (selected_out != nullptr) *selected_out = std::move(selected);
+  result.pipeline = MakeExtractorPipeline(kind, std::move(outputs));
   return result;
+}
+
+absl::StatusOr<PrunedMode> PruneForMode(const torch::jit::Module& model, Mode mode,
+                                        const std::vector<std::string>& return_nodes,
+                                        const TraceOptions& options,
+                                        PipelineKind kind = PipelineKind::kTorchScript) {
+  ASSIGN_OR_RETURN(PrunedMode result, SelectForMode(model, mode, return_nodes, options, kind));
+  RETURN_IF_ERROR(result.pipeline.passes->Run(*result.graph).status());
+  return result;
+}
+
+// The C++ back end's pipeline for `spec`.
+PipelineKind CppPipelineKind(Mode mode, CppOptimization optimize) {
+  return optimize == CppOptimization::kInference && mode == Mode::kEval
+             ? PipelineKind::kCppOptimized
+             : PipelineKind::kCppExact;
 }
 
 // The tensor at `path` ("layer1.0.conv1.weight") in `model`.
@@ -274,9 +295,9 @@ absl::StatusOr<CppExtractorFiles> Generate(const torch::jit::Module& model,
   }
   TraceOptions options = spec.trace_options;
   options.with_bodies = true;
-  std::vector<ReturnNode> selected;
   ASSIGN_OR_RETURN(PrunedMode pruned,
-                   PruneForMode(model, spec.mode, spec.return_nodes, options, &selected));
+                   SelectForMode(model, spec.mode, spec.return_nodes, options,
+                                 CppPipelineKind(spec.mode, spec.optimize)));
   CppExtractorInput input{.graph = pruned.graph.get(),
                           .keys = pruned.keys,
                           .class_name = spec.class_name,
@@ -284,29 +305,24 @@ absl::StatusOr<CppExtractorFiles> Generate(const torch::jit::Module& model,
                           .model_file = spec.model_file,
                           .stem = spec.stem.empty() ? SnakeCase(spec.class_name) : spec.stem,
                           .mode = spec.mode == Mode::kTrain ? "train" : "eval"};
-  // Before the passes below, which may erase the selected nodes.
-  ASSIGN_OR_RETURN(std::string manifest, Manifest(model, spec, selected));
-  // Inference code: rewrite the pruned graph (//passes); folded weights are
-  // computed below, when the weights file is written.
+  // Before the passes, which may erase the selected nodes.
+  ASSIGN_OR_RETURN(std::string manifest, Manifest(model, spec, pruned.selected));
+  RETURN_IF_ERROR(pruned.pipeline.passes->Run(*pruned.graph).status());
+  // Inference code (the kCppOptimized pipeline): the folded weights the
+  // fold-batchnorm pass recorded are computed below, when the weights file is
+  // written.
   std::map<std::string, std::pair<FoldedBatchNorm, bool>> folded;  // target -> fold, is bias
-  if (spec.optimize == CppOptimization::kInference && spec.mode == Mode::kEval) {
+  if (pruned.pipeline.fold_batchnorm != nullptr) {
     input.optimize = true;
     input.channels_last_outputs = spec.channels_last_outputs;
-    RETURN_IF_ERROR(InlineTorchNnModules(*pruned.graph).status());
-    FoldBatchNormPass fold;
-    RETURN_IF_ERROR(fold.Run(*pruned.graph).status());
-    for (const FoldedBatchNorm& f : fold.folds()) {
+    for (const FoldedBatchNorm& f : pruned.pipeline.fold_batchnorm->folds()) {
       folded[f.weight] = {f, false};
       folded[f.bias] = {f, true};
     }
-    RETURN_IF_ERROR(FuseActivations(*pruned.graph).status());
   }
   ASSIGN_OR_RETURN(input.operators, OperatorsOf(*pruned.graph));
-  std::set<std::string> weights;
-  ForEachNodeRecursive(*pruned.graph, [&](Node* n) {
-    if (n->op() == OpCode::kGetAttr) weights.insert(n->target());
-  });
-  input.weights.assign(weights.begin(), weights.end());
+  // collect-parameters runs last: every get_attr target, folded ones included.
+  input.weights = pruned.pipeline.collect_parameters->parameters();
   ASSIGN_OR_RETURN(CppSource source, EmitCppExtractor(input));
 
   c10::Dict<std::string, at::Tensor> tensors;
@@ -737,6 +753,53 @@ absl::StatusOr<NodeNames> GetGraphNodeNames(const torch::jit::Module& model,
     names.difference = NodeNames::Difference::kDifferent;
   }
   return names;
+}
+
+
+namespace {
+
+PipelineKind KindOf(const PipelineSpec& spec) {
+  return spec.backend == PipelineSpec::Backend::kTorchScript
+             ? PipelineKind::kTorchScript
+             : CppPipelineKind(spec.mode, spec.optimize);
+}
+
+}  // namespace
+
+std::vector<std::string> PipelinePassNames(const PipelineSpec& spec) {
+  return ExtractorPassNames(KindOf(spec));
+}
+
+absl::StatusOr<std::string> GraphAfterPass(const torch::jit::Module& model,
+                                           const PipelineSpec& spec, const std::string& pass) {
+  PipelineKind kind = KindOf(spec);
+  std::vector<std::string> names = ExtractorPassNames(kind);
+  if (std::find(names.begin(), names.end(), pass) == names.end()) {
+    return absl::NotFoundError(absl::StrCat("no pass '", pass, "' in the ", PipelineKindName(kind),
+                                            " pipeline; its passes: ",
+                                            absl::StrJoin(names, ", ")));
+  }
+  if (spec.return_nodes.empty()) {
+    return absl::InvalidArgumentError("the passes prune to return nodes; none were given");
+  }
+  TraceOptions options = spec.trace_options;
+  // As GenerateCppExtractor traces.
+  if (spec.backend == PipelineSpec::Backend::kCpp) options.with_bodies = true;
+  try {
+    ASSIGN_OR_RETURN(PrunedMode selected,
+                     UserFacing(SelectForMode(model, spec.mode, spec.return_nodes, options, kind)));
+    std::optional<std::string> text;
+    selected.pipeline.passes->set_observer([&](const GraphPass& p, const Graph& g, bool) {
+      if (!text.has_value() && p.name() == pass) text = PrintGraph(g);
+    });
+    absl::Status status = selected.pipeline.passes->Run(*selected.graph).status();
+    if (text.has_value()) return *text;
+    if (!status.ok()) return UserFacing(absl::StatusOr<std::string>(status));
+    return absl::InternalError(absl::StrCat("pass '", pass, "' did not run"));
+  } catch (const c10::Error& e) {
+    return absl::InternalError(
+        absl::StrCat("running the pipeline failed: ", DescribeLibTorchError(e)));
+  }
 }
 
 }  // namespace featx

@@ -193,6 +193,37 @@ absl::StatusOr<CheckReport> CheckExtractor(const torch::jit::Module& model,
 absl::StatusOr<NodeNames> GetGraphNodeNames(const torch::jit::Module& model,
                                             const TraceOptions& options);
 
+
+// ---- The pass pipeline (featx graph --print_after)
+
+// Which pipeline to inspect: the passes that prune (and, for optimized C++,
+// rewrite) a traced graph for a back end, listed in passes/pipeline.h.
+struct PipelineSpec {
+  enum class Backend {
+    kTorchScript,  // CreateFeatureExtractor's
+    kCpp,          // GenerateCppExtractor's, with `optimize`
+  };
+  std::vector<std::string> return_nodes;  // as in ExtractorSpec
+  TraceOptions trace_options;
+  Mode mode = Mode::kEval;
+  Backend backend = Backend::kTorchScript;
+  // kCpp only; as in CppExtractorSpec (kInference rewrites in eval mode only).
+  CppOptimization optimize = CppOptimization::kInference;
+};
+
+// The names of the passes `spec`'s pipeline runs, in order
+// ("set-outputs", "protect-outputs", "dead-code", ...).
+std::vector<std::string> PipelinePassNames(const PipelineSpec& spec);
+
+// The graph, in the text form `featx graph` prints (graph/text.h), right
+// after the pass named `pass` of `spec`'s pipeline has run on `model`'s
+// traced graph for `spec.return_nodes`. NotFound, listing the pipeline's
+// passes, if it has no such pass; InvalidArgument if no return nodes are
+// given; otherwise the errors of CreateFeatureExtractor / GenerateCppExtractor.
+// An error in a later pass does not hide the graph asked for.
+absl::StatusOr<std::string> GraphAfterPass(const torch::jit::Module& model,
+                                           const PipelineSpec& spec, const std::string& pass);
+
 }  // namespace featx
 
 #endif  // FEATX_FEATX_H_

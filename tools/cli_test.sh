@@ -283,4 +283,34 @@ run check "$RESNET18" --return_nodes=layer1 --input_shape=1,5
 expect_error 1  # the model cannot run on it
 grep -q "input shape \[1, 5\]" "$ERR" || fail "the error should name the input shape"
 
+# --- graph --print_after: the pass pipeline ------------------------------------
+run graph "$RESNET18" --print_after=list
+expect_rc 0
+expect_empty_stderr
+expect_stdout $'set-outputs\nprotect-outputs\ndead-code\ncollect-parameters'
+run graph "$RESNET18" --print_after=list --backend=cpp
+expect_rc 0
+expect_stdout $'set-outputs\nprotect-outputs\ndead-code\ninline-torch-nn\nfold-batchnorm\nfuse-activations\ncollect-parameters'
+run graph "$RESNET18" --print_after=fold-batchnorm --return_nodes=layer1
+expect_error 2  # not a pass of the TorchScript pipeline
+grep -q "passes: set-outputs, protect-outputs, dead-code, collect-parameters" "$ERR" ||
+  fail "an unknown pass should list the pipeline's passes"
+run graph "$RESNET18" --print_after=dead-code
+expect_error 2  # no --return_nodes
+run graph "$RESNET18" --print_after=dead-code --backend=python --return_nodes=layer1
+expect_error 2
+run graph "$RESNET18" --print_after=set-outputs --return_nodes=layer1.0.bn1,layer1.0.conv2
+expect_rc 0
+expect_empty_stderr
+grep -q "call_module layer4" "$OUT" || fail "set-outputs erases nothing"
+run graph "$RESNET18" --print_after=dead-code --return_nodes=layer1.0.bn1,layer1.0.conv2
+expect_rc 0
+! grep -q "layer4" "$OUT" || fail "dead-code should drop layer4"
+grep -q "name=layer1.0.bn1_clone" "$OUT" || fail "bn1 is overwritten by relu_ and returned through a clone"
+run graph "$RESNET18" --print_after=fuse-activations --backend=cpp --return_nodes=layer1.0.conv2
+expect_rc 0
+grep -q "featx::conv2d_relu" "$OUT" || fail "the optimized C++ pipeline fuses conv1+bn1+relu"
+run graph "$RESNET18" --print_after=dead-code --return_nodes=layer9
+expect_error 1
+
 echo "cli_test: all $checks featx runs behaved as specified"

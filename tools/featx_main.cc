@@ -3,6 +3,8 @@
 //   featx nodes MODEL.pt [--mode=eval|train] [--leaf_modules=A,B]
 //                        [--autowrap_functions=f,g] [--format=text|json]
 //   featx graph MODEL.pt [--mode=eval|train] [--leaf_modules=...] [--autowrap_functions=...]
+//                        [--print_after=PASS|list --return_nodes=... [--backend=torchscript|cpp]
+//                         [--optimize=inference|none]]
 //   featx extract MODEL.pt --return_nodes=a,b:key --out=EXTRACTOR.pt
 //                          [--train_return_nodes=... --eval_return_nodes=...]
 //                          [--leaf_modules=...] [--autowrap_functions=...]
@@ -68,6 +70,10 @@ flags:
   --leaf_modules=A,B         modules to keep whole: class names or module paths
   --autowrap_functions=f,g   TorchScript functions to keep as one node
   --bodies=true              graph: also show each leaf's inlined body
+  --print_after=PASS         graph: the graph after this pass of the pipeline
+                             that prunes to --return_nodes (list: the passes)
+  --backend=torchscript|cpp  graph --print_after: whose pipeline (default
+                             torchscript; cpp takes --optimize as codegen)
   --format=text|json         nodes: one name per line (text, for --mode) or
                              {"train": [...], "eval": [...]} (json)
   --return_nodes=a,b:key     extract, run, check: nodes to return, each `name` or
@@ -268,7 +274,8 @@ int Run(int argc, char** argv) {
   }
   const std::map<std::string, std::vector<std::string>> kFlags = {
       {"nodes", {"mode", "leaf_modules", "autowrap_functions", "format"}},
-      {"graph", {"mode", "leaf_modules", "autowrap_functions", "bodies"}},
+      {"graph", {"mode", "leaf_modules", "autowrap_functions", "bodies", "print_after",
+                 "return_nodes", "backend", "optimize"}},
       {"extract",
        {"return_nodes", "train_return_nodes", "eval_return_nodes", "leaf_modules",
         "autowrap_functions", "out", "optimize"}},
@@ -308,7 +315,9 @@ int Run(int argc, char** argv) {
                      .eval_return_nodes = SplitList(cl.flags["eval_return_nodes"]),
                      .trace_options = options};
   std::string optimize =
-      cl.flags.count("optimize") ? cl.flags["optimize"] : (cl.command == "codegen" ? "inference" : "none");
+      cl.flags.count("optimize") ? cl.flags["optimize"]
+                                 : (cl.command == "codegen" || cl.command == "graph" ? "inference"
+                                                                                     : "none");
   if (optimize != "none" && optimize != "inference") {
     return Fail(kBadUsage, absl::StrCat("--optimize must be inference or none, not '", optimize, "'"));
   }
@@ -350,6 +359,33 @@ int Run(int argc, char** argv) {
         return Fail(kBadUsage, "--threads must be a positive integer");
       }
       at::set_num_threads(threads);
+    }
+  }
+
+  // graph --print_after: the pipeline's pass names are known before the model is.
+  PipelineSpec pipeline{.return_nodes = spec.return_nodes,
+                        .trace_options = options,
+                        .mode = mode,
+                        .optimize = optimize == "inference" ? CppOptimization::kInference
+                                                            : CppOptimization::kNone};
+  if (cl.command == "graph" && cl.flags.count("print_after")) {
+    std::string backend = cl.flags.count("backend") ? cl.flags["backend"] : "torchscript";
+    if (backend != "torchscript" && backend != "cpp") {
+      return Fail(kBadUsage, absl::StrCat("--backend must be torchscript or cpp, not '", backend, "'"));
+    }
+    if (backend == "cpp") pipeline.backend = PipelineSpec::Backend::kCpp;
+    std::vector<std::string> passes = PipelinePassNames(pipeline);
+    const std::string& pass = cl.flags["print_after"];
+    if (pass == "list") {
+      for (const std::string& name : passes) std::cout << name << "\n";
+      return kOk;
+    }
+    if (std::find(passes.begin(), passes.end(), pass) == passes.end()) {
+      return Fail(kBadUsage, absl::StrCat("unknown pass '", pass, "' for --print_after; passes: ",
+                                          absl::StrJoin(passes, ", ")));
+    }
+    if (spec.return_nodes.empty()) {
+      return Fail(kBadUsage, "graph --print_after needs --return_nodes (the passes prune to them)");
     }
   }
 
@@ -404,6 +440,12 @@ int Run(int argc, char** argv) {
     return kOk;
   }
 
+  if (cl.command == "graph" && cl.flags.count("print_after")) {
+    absl::StatusOr<std::string> text = GraphAfterPass(*model, pipeline, cl.flags["print_after"]);
+    if (!text.ok()) return Fail(kBadInput, text.status().message());
+    std::cout << *text;
+    return kOk;
+  }
   if (cl.command == "graph") {
     absl::StatusOr<std::unique_ptr<Graph>> graph = Trace(*model, mode, options);
     if (!graph.ok()) return Fail(kBadInput, graph.status().message());
