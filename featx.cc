@@ -755,7 +755,6 @@ absl::StatusOr<NodeNames> GetGraphNodeNames(const torch::jit::Module& model,
   return names;
 }
 
-
 namespace {
 
 PipelineKind KindOf(const PipelineSpec& spec) {
