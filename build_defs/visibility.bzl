@@ -54,6 +54,9 @@ _MEASUREMENTS = ["//benchmarks:__pkg__"]
 # issue 8.5 makes it depend on //:featx only, and then this list goes.
 _CLI_UNTIL_ISSUE_8_5 = ["//tools:__pkg__"]
 
+# //build_defs:layers_test queries the layers (a genquery needs visibility).
+_LAYER_CHECK = ["//build_defs:__pkg__"]
+
 PUBLIC = ["//visibility:public"]
 
 # Who may depend on //graph (layer 0): every layer above it.
@@ -63,6 +66,7 @@ GRAPH_USERS = _union(
     _API_LAYER,
     _MEASUREMENTS,
     _CLI_UNTIL_ISSUE_8_5,
+    _LAYER_CHECK,
 )
 
 # Who may depend on //naming, //pruning, //passes (layer 1): their own layer
@@ -75,6 +79,7 @@ LIBTORCH_LAYER_USERS = _union(
     _LIBTORCH_LAYER,
     _API_LAYER,
     _MEASUREMENTS,
+    _LAYER_CHECK,
 )
 
 # The libraries of layers 0 and 1, which must not reach LibTorch.
