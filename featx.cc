@@ -21,7 +21,7 @@
 #include "torch/csrc/jit/serialization/pickle.h"
 #include "ATen/Functions.h"
 #include "ATen/core/dispatch/Dispatcher.h"
-#include "graph/status_macros.h"
+#include "base/status_macros.h"
 #include "naming/naming.h"
 #include "naming/select.h"
 #include "pruning/dead_code.h"

@@ -8,6 +8,7 @@ Each package's BUILD says who may depend on it:
 The layers, bottom up; a package may depend on its own layer and the layers
 below it, never above:
 
+    -  base       //base (status macros), for every layer  no LibTorch
     0  ground     //graph                                  no LibTorch
     1  analysis   //naming //pruning //passes
                   //codegen (the C++ emitter, :cpp)        no LibTorch
@@ -58,6 +59,10 @@ _CLI_UNTIL_ISSUE_8_5 = ["//tools:__pkg__"]
 _LAYER_CHECK = ["//build_defs:__pkg__"]
 
 PUBLIC = ["//visibility:public"]
+
+# Who may use //base (shared utilities below the ground layer: status macros):
+# every featx package.
+BASE_USERS = ["//:__subpackages__"]
 
 # Who may depend on //graph (layer 0): every layer above it.
 GRAPH_USERS = _union(

@@ -16,7 +16,7 @@
 #include "absl/strings/strip.h"
 #include "codegen/builtins.h"
 #include "codegen/cpp_optimize.h"
-#include "graph/status_macros.h"
+#include "base/status_macros.h"
 #include "graph/text.h"
 #include "pruning/dead_code.h"
 

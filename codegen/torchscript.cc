@@ -9,7 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "graph/status_macros.h"
+#include "base/status_macros.h"
 #include "graph/text.h"
 #include "pruning/dead_code.h"
 #include "torch/csrc/jit/api/function_impl.h"

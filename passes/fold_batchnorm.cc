@@ -5,7 +5,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "graph/status_macros.h"
+#include "base/status_macros.h"
 
 namespace featx {
 
