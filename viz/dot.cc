@@ -209,12 +209,13 @@ std::string GraphToDot(const Graph& graph, const DotOptions& options) {
   }
 
   std::string out = "digraph featx {\n";
-  absl::StrAppend(&out, "  graph [rankdir=TB, fontname=\"Helvetica\", fontsize=11",
+  // Tight spacing: resnet18 at depth 2 fits one screen.
+  absl::StrAppend(&out, "  graph [rankdir=TB, ranksep=0.2, nodesep=0.2, fontname=\"Helvetica\", fontsize=11",
                   options.title.empty() ? "" : absl::StrCat(", label=", Quote(options.title)),
                   "];\n");
   absl::StrAppend(&out,
                   "  node [shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\", "
-                  "fontname=\"Helvetica\", fontsize=10];\n"
+                  "fontname=\"Helvetica\", fontsize=10, margin=\"0.1,0.02\", height=0.3];\n"
                   "  edge [color=\"#616161\", arrowsize=0.6];\n");
   EmitCluster("", clusters, boxes, cluster_ids, 2, &out);
 
