@@ -1,6 +1,9 @@
 #include "codegen/manifest.h"
 
+#include "nlohmann/json.hpp"
+
 namespace featx {
+namespace {
 
 nlohmann::ordered_json FeatureDescriptionJson(const FeatureDescription& f) {
   nlohmann::ordered_json j;
@@ -16,6 +19,8 @@ nlohmann::ordered_json FeatureDescriptionJson(const FeatureDescription& f) {
   if (f.stride.has_value()) j["stride"] = *f.stride;
   return j;
 }
+
+}  // namespace
 
 std::string ManifestJson(const Manifest& manifest) {
   nlohmann::ordered_json j;

@@ -1,10 +1,10 @@
 // manifest.h
 //
 // What an extractor returns, per output key (FeatureDescription, which
-// featx::FeatureInfo computes), and the JSON forms of it: the codegen manifest
-// (<stem>.json, written next to generated C++) and one object per output.
-// No LibTorch: the shapes come from the caller. JSON is built with
-// nlohmann-json, keys in a fixed order, so the same input gives the same bytes.
+// featx::FeatureInfo computes), and the codegen manifest that lists it
+// (<stem>.json, written next to generated C++). No LibTorch: the shapes come
+// from the caller. The JSON is built with nlohmann-json (not exposed here),
+// keys in a fixed order, so the same input gives the same bytes.
 //
 // Example:
 //   std::string json = featx::ManifestJson({.model_file = "resnet18.pt",
@@ -24,8 +24,6 @@
 #include <string>
 #include <vector>
 
-#include "nlohmann/json.hpp"
-
 namespace featx {
 
 // One output of an extractor, as timm's feature_info describes it.
@@ -43,10 +41,6 @@ struct FeatureDescription {
   std::optional<int64_t> stride;
 };
 
-// Fields in this order: key, node, module, module_type, then dtype and shape
-// if known, then channels and stride if known.
-nlohmann::ordered_json FeatureDescriptionJson(const FeatureDescription& f);
-
 // The codegen manifest's contents.
 struct Manifest {
   std::string model_file;      // "resnet18.pt"
@@ -57,7 +51,9 @@ struct Manifest {
   std::vector<FeatureDescription> outputs;
 };
 
-// The manifest as JSON text: two-space indent, a final newline.
+// The manifest as JSON text: two-space indent, a final newline. Each output's
+// fields in this order: key, node, module, module_type, then dtype and shape
+// if known, then channels and stride if known.
 std::string ManifestJson(const Manifest& manifest);
 
 }  // namespace featx

@@ -189,8 +189,9 @@ absl::Status MakeDirs(const std::string& dir) {
   }
   struct stat st;
   if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot create directory '", dir, "': ", errno != 0 ? strerror(errno) : "not a directory"));
+    int reason = errno == EEXIST || errno == 0 ? ENOTDIR : errno;  // a file is in the way
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot create directory '", dir, "': ", strerror(reason)));
   }
   return absl::OkStatus();
 }
@@ -769,7 +770,11 @@ int Run(int argc, char** argv) {
     }
   }
   const Command* command = positional.empty() ? nullptr : FindCommand(positional[0]);
-  if (help || (positional.size() == 1 && positional[0] == "help")) {
+  if (!positional.empty() && positional[0] == "help" && positional.size() <= 2) {
+    help = true;  // `featx help` or `featx help COMMAND`
+    command = positional.size() == 2 ? FindCommand(positional[1]) : nullptr;
+  }
+  if (help) {
     std::cout << Usage(command);
     return kOk;
   }
