@@ -15,6 +15,7 @@
 #include "featx.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "ATen/Functions.h"
 #include "nlohmann/json.hpp"
 
 namespace featx {
