@@ -12,12 +12,11 @@
 # for seed_cnn with leaf_modules=["ConvBlock"]; then resnet18.pt and the
 # effects model add_into_statement.pt (for `featx check`); then PyTorch's
 # own node shapes for seed_cnn (1,3,32,32) and resnet18 (1,3,224,224)
-# (//fixtures:*_shapes, from torchvision's create_feature_extractor), and
-# mobilenet_v3_large.pt (long module paths, for the table's truncation).
+# (//fixtures:*_shapes, from torchvision's create_feature_extractor).
 set -u
 
-if [[ $# -lt 10 ]]; then
-  echo "cli_test: expected 10 arguments (featx, seed_mymodule.pt, its names, seed_cnn.pt, ConvBlock names, resnet18.pt, add_into_statement.pt, seed_cnn_shapes.txt, resnet18_shapes.txt, mobilenet_v3_large.pt), got $#" >&2
+if [[ $# -lt 9 ]]; then
+  echo "cli_test: expected 9 arguments (featx, seed_mymodule.pt, its names, seed_cnn.pt, ConvBlock names, resnet18.pt, add_into_statement.pt, seed_cnn_shapes.txt, resnet18_shapes.txt), got $#" >&2
   exit 1
 fi
 readonly FEATX=$1
@@ -29,7 +28,6 @@ readonly RESNET18=$6
 readonly ADD_INTO=$7
 readonly CNN_SHAPES=$8
 readonly RESNET18_SHAPES=$9
-readonly MOBILENET=${10}
 readonly TMP=${TEST_TMPDIR:-$(mktemp -d)}
 readonly OUT=$TMP/stdout
 readonly ERR=$TMP/stderr
@@ -417,10 +415,11 @@ run nodes "$CNN" --format=table
 expect_rc 0
 ! grep -q '\[' "$OUT" || fail "expected no shapes without --input_shape"
 # Long cells end in an ellipsis.
-run nodes "$MOBILENET" --format=table --filter='features.4.block.2.scale_activation'
+run nodes "$RESNET18" --format=table --filter='layer2.0.downsample.*'
 expect_rc 0
-grep -q '^features\.4\.block\.2\.scale_activation  *call_module  *Hardsigmoid  *features\.4\.block\.2\.scal…$' "$OUT" ||
-  fail "expected the 35-character module path cut to 24 with an ellipsis"
+expect_stdout "name                   opcode       target       module                dtype  shape  channels  stride
+layer2.0.downsample.0  call_module  Conv2d       layer2.0.downsampl…
+layer2.0.downsample.1  call_module  BatchNorm2d  layer2.0.downsampl…"
 run nodes "$RESNET18" --input_shape=1,3,224,224
 expect_error 2  # shapes need --format=table or json
 run nodes "$RESNET18" --format=table --input_shape=1,5

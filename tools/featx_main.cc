@@ -270,7 +270,7 @@ void PrintTable(const std::vector<NodeDescription>& rows) {
       {"name", 40, [](const NodeDescription& n) { return n.name; }},
       {"opcode", 13, [](const NodeDescription& n) { return n.opcode; }},
       {"target", 28, [](const NodeDescription& n) { return n.target; }},
-      {"module", 24, [](const NodeDescription& n) { return n.module; }},
+      {"module", 20, [](const NodeDescription& n) { return n.module; }},
       {"dtype", 8, [](const NodeDescription& n) { return n.dtype.empty() ? "" : n.dtype; }},
       {"shape", 22, [](const NodeDescription& n) { return ShapeText(n); }},
       {"channels", 8, [](const NodeDescription& n) { return Optional(n.channels); }},
