@@ -418,8 +418,8 @@ expect_rc 0
 run nodes "$RESNET18" --format=table --filter='layer2.0.downsample.*'
 expect_rc 0
 expect_stdout "name                   opcode       target       module                dtype  shape  channels  stride
-layer2.0.downsample.0  call_module  Conv2d       layer2.0.downsampl…
-layer2.0.downsample.1  call_module  BatchNorm2d  layer2.0.downsampl…"
+layer2.0.downsample.0  call_module  Conv2d       layer2.0.downsample…
+layer2.0.downsample.1  call_module  BatchNorm2d  layer2.0.downsample…"
 run nodes "$RESNET18" --input_shape=1,3,224,224
 expect_error 2  # shapes need --format=table or json
 run nodes "$RESNET18" --format=table --input_shape=1,5
