@@ -214,68 +214,6 @@ absl::StatusOr<at::Tensor> FoldedTensor(const torch::jit::Module& model, const F
   return folded.to(weight.scalar_type()).contiguous();
 }
 
-std::string JsonQuote(absl::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      absl::StrAppend(&out, "\\u00", absl::Hex(c, absl::kZeroPad2));
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
-// The manifest: what each output is, and its shape for `input_shape`.
-absl::StatusOr<std::string> Manifest(const torch::jit::Module& model, const CppExtractorSpec& spec,
-                                     const std::vector<ReturnNode>& selected) {
-  c10::Dict<std::string, at::Tensor> shapes;
-  if (!spec.input_shape.empty()) {
-    ASSIGN_OR_RETURN(torch::jit::Module extractor,
-                     CreateFeatureExtractor(model, {.return_nodes = spec.return_nodes,
-                                                    .trace_options = spec.trace_options}));
-    extractor.train(spec.mode == Mode::kTrain);
-    try {
-      c10::IValue out = extractor.forward({at::zeros(spec.input_shape)});
-      for (const auto& item : out.toGenericDict()) {
-        shapes.insert(item.key().toStringRef(), item.value().toTensor());
-      }
-    } catch (const c10::Error& e) {
-      return absl::InvalidArgumentError(absl::StrCat("running the model on input shape [",
-                                                     absl::StrJoin(spec.input_shape, ", "),
-                                                     "] failed: ", DescribeLibTorchError(e)));
-    }
-  }
-  std::vector<std::string> entries;
-  for (const ReturnNode& r : selected) {
-    const Node& n = *r.node;
-    std::string module = n.op() == OpCode::kCallModule ? n.target() : n.scope();
-    std::string entry = absl::StrCat(
-        "    {\"key\": ", JsonQuote(r.key), ", \"node\": ", JsonQuote(n.name()),
-        ", \"module\": ", JsonQuote(module), ", \"module_type\": ",
-        JsonQuote(n.op() == OpCode::kCallModule ? DemangleClassName(n.module_type()) : ""));
-    if (shapes.contains(r.key)) {
-      at::Tensor t = shapes.at(r.key);
-      absl::StrAppend(&entry, ", \"dtype\": ", JsonQuote(std::string(t.dtype().name())),
-                      ", \"shape\": [", absl::StrJoin(t.sizes(), ", "), "]");
-      if (t.dim() == 4 && spec.input_shape.size() == 4 && t.size(2) > 0) {
-        absl::StrAppend(&entry, ", \"channels\": ", t.size(1),
-                        ", \"stride\": ", spec.input_shape[2] / t.size(2));
-      }
-    }
-    entries.push_back(entry + "}");
-  }
-  return absl::StrCat("{\n  \"model\": ", JsonQuote(spec.model_file), ",\n  \"class\": ",
-                      JsonQuote(spec.class_name), ",\n  \"namespace\": ",
-                      JsonQuote(spec.namespace_name), ",\n  \"mode\": \"",
-                      spec.mode == Mode::kTrain ? "train" : "eval", "\",\n  \"input_shape\": [",
-                      absl::StrJoin(spec.input_shape, ", "), "],\n  \"outputs\": [\n",
-                      absl::StrJoin(entries, ",\n"), "\n  ]\n}\n");
-}
-
 absl::StatusOr<CppExtractorFiles> Generate(const torch::jit::Module& model,
                                            const CppExtractorSpec& spec) {
   if (spec.class_name.empty() || spec.namespace_name.empty()) {
@@ -305,8 +243,16 @@ absl::StatusOr<CppExtractorFiles> Generate(const torch::jit::Module& model,
                           .model_file = spec.model_file,
                           .stem = spec.stem.empty() ? SnakeCase(spec.class_name) : spec.stem,
                           .mode = spec.mode == Mode::kTrain ? "train" : "eval"};
-  // Before the passes, which may erase the selected nodes.
-  ASSIGN_OR_RETURN(std::string manifest, Manifest(model, spec, pruned.selected));
+  ASSIGN_OR_RETURN(std::vector<FeatureDescription> outputs,
+                   FeatureInfo(model, {.return_nodes = spec.return_nodes,
+                                       .trace_options = spec.trace_options},
+                               spec.input_shape, spec.mode));
+  std::string manifest = ManifestJson({.model_file = spec.model_file,
+                                       .class_name = spec.class_name,
+                                       .namespace_name = spec.namespace_name,
+                                       .mode = spec.mode == Mode::kTrain ? "train" : "eval",
+                                       .input_shape = spec.input_shape,
+                                       .outputs = std::move(outputs)});
   RETURN_IF_ERROR(pruned.pipeline.passes->Run(*pruned.graph).status());
   // Inference code (the kCppOptimized pipeline): the folded weights the
   // fold-batchnorm pass recorded are computed below, when the weights file is
@@ -710,15 +656,6 @@ absl::StatusOr<CheckReport> CheckExtractor(const torch::jit::Module& model,
                                            const std::vector<c10::IValue>& inputs) {
   ASSIGN_OR_RETURN(torch::jit::Module extractor, CreateFeatureExtractor(model, spec));
   return CheckExtractor(model, spec, extractor, inputs);
-}
-
-std::string NodeNamesToJson(const NodeNames& names) {
-  auto list = [](const std::vector<std::string>& items) {
-    std::vector<std::string> quoted;
-    for (const std::string& s : items) quoted.push_back(JsonQuote(s));
-    return absl::StrCat("[", absl::StrJoin(quoted, ", "), "]");
-  };
-  return absl::StrCat("{\"train\": ", list(names.train), ", \"eval\": ", list(names.eval), "}");
 }
 
 std::string DescribeDifference(NodeNames::Difference d) {

@@ -13,10 +13,14 @@
 #ifndef FEATX_FEATX_H_
 #define FEATX_FEATX_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "codegen/manifest.h"
 #include "torch/csrc/jit/api/module.h"
 #include "tracer/tracer.h"
 
@@ -56,9 +60,6 @@ struct NodeNames {
   }
 };
 
-// {"train": [...], "eval": [...]}, on one line.
-std::string NodeNamesToJson(const NodeNames& names);
-
 // A sentence describing `d`, as torchvision's warning words it.
 std::string DescribeDifference(NodeNames::Difference d);
 
@@ -66,6 +67,8 @@ std::string DescribeDifference(NodeNames::Difference d);
 // both `train_return_nodes` and `eval_return_nodes` (torchvision's rules).
 // Each entry is "query" or "query:key": an exact node name, or a truncated
 // one ("layer2" is the last node inside layer2); the key defaults to the query.
+// "glob:PATTERN" returns every node whose name matches the shell-style
+// PATTERN ("glob:layer3.*.add"), in execution order, keyed by name.
 struct ExtractorSpec {
   std::vector<std::string> return_nodes;
   std::vector<std::string> train_return_nodes;
@@ -223,6 +226,83 @@ std::vector<std::string> PipelinePassNames(const PipelineSpec& spec);
 // An error in a later pass does not hide the graph asked for.
 absl::StatusOr<std::string> GraphAfterPass(const torch::jit::Module& model,
                                            const PipelineSpec& spec, const std::string& pass);
+// ---- Seeing the model (featx nodes --format=table, featx graph --format=dot)
+
+// timm's feature_info for the extractor CreateFeatureExtractor(model, spec)
+// makes, in `mode`: per output key, in the extractor's order, its node,
+// module path and type, and, if `input_shape` is not empty, its dtype and
+// shape from running the extractor once on randn(input_shape) with seed 0
+// (and channels and stride relative to the input for a 4-d output of a 4-d
+// input). A dict, tuple or list output gives one entry per flattened key
+// ("fpn.0"), as the extractor returns it. The codegen manifest lists the
+// same. Errors: those of CreateFeatureExtractor; InvalidArgument if the
+// extractor cannot run on that input.
+absl::StatusOr<std::vector<FeatureDescription>> FeatureInfo(const torch::jit::Module& model,
+                                                            const ExtractorSpec& spec,
+                                                            const std::vector<int64_t>& input_shape,
+                                                            Mode mode = Mode::kEval);
+
+// One node of the traced graph, as `featx nodes --format=table|json` lists it.
+struct NodeDescription {
+  std::string name;    // torchvision's name: "layer1.0.relu_1"
+  std::string opcode;  // "placeholder", "get_attr", "call_module", "call_function", ...
+  // What it computes: a leaf module's class ("Conv2d"), an operator
+  // ("aten::add.Tensor") or function ("torch.nn.functional.relu"), a
+  // parameter's path, an input's name.
+  std::string target;
+  std::string module;  // module path: a leaf module's own, else the node's scope
+  std::string type;    // the traced type: "Tensor", "int", "List[Tensor]"
+  // With an input shape, for a Tensor node (shape propagation):
+  std::string dtype;           // "float"
+  std::vector<int64_t> shape;  // [1, 64, 56, 56]
+  std::optional<int64_t> channels;  // a 4-d value of a 4-d input: dim 1
+  std::optional<int64_t> stride;    // ... and input height / its height
+};
+
+// Which nodes DescribeNodes lists, and whether it runs the model.
+struct NodeQuery {
+  TraceOptions trace_options;
+  Mode mode = Mode::kEval;
+  std::string filter;  // empty, or a glob every listed name must match ("layer3.*.add")
+  // Empty, or an operator every listed node must compute, in lower case
+  // without namespace, overload or in-place '_': "relu" matches aten::relu,
+  // aten::relu_, F.relu and nn.ReLU modules; "conv2d" matches nn.Conv2d.
+  std::string op;
+  // Empty, or the shape of one input: the whole traced graph (TorchScript back
+  // end, unpruned) runs once on randn(input_shape) with seed 0 and each
+  // Tensor node gets its dtype and shape, as torch.fx's ShapeProp gives them.
+  std::vector<int64_t> input_shape;
+};
+
+// The nodes GetGraphNodeNames lists for `query.mode`, in execution order,
+// that match the filters. Errors: those of tracing; InvalidArgument if the
+// graph cannot be run on the input (the message says why).
+absl::StatusOr<std::vector<NodeDescription>> DescribeNodes(const torch::jit::Module& model,
+                                                           const NodeQuery& query);
+
+// True if `name` matches the shell-style glob `pattern`: '*' any run of
+// characters (dots included), '?' one character, "[a-z]" a set.
+bool MatchesGlob(absl::string_view pattern, absl::string_view name);
+
+// The traced and named graph of `mode`, one node per line (`featx graph`).
+absl::StatusOr<std::string> GraphText(const torch::jit::Module& model, Mode mode,
+                                      const TraceOptions& options);
+
+// What DrawGraph draws.
+struct DrawSpec {
+  TraceOptions trace_options;
+  Mode mode = Mode::kEval;
+  // Optional, as in ExtractorSpec: these outputs are highlighted with their
+  // keys, and the nodes their extractor would not run are greyed out.
+  std::vector<std::string> return_nodes;
+  // Draw each module this many components deep as one box; 0: every node.
+  int depth = 0;
+  std::string title;  // the drawing's caption (the CLI gives the model file)
+};
+
+// The traced graph as Graphviz DOT text: nodes grouped in clusters by module
+// path (see viz/dot.h). Errors: those of tracing and of selecting outputs.
+absl::StatusOr<std::string> DrawGraph(const torch::jit::Module& model, const DrawSpec& spec);
 
 }  // namespace featx
 

@@ -10,8 +10,8 @@ below it, never above:
 
     -  base       //base (status macros), for every layer  no LibTorch
     0  ground     //graph                                  no LibTorch
-    1  analysis   //naming //pruning //passes
-                  //codegen (the C++ emitter, :cpp)        no LibTorch
+    1  analysis   //naming //pruning //passes //viz (DOT)
+                  //codegen (the C++ emitter :cpp, :manifest)  no LibTorch
     2  LibTorch   //tracer, //codegen (:torchscript)       LibTorch
     3  API        //:featx                                 public
     4  users      //tools //examples //benchmarks //corpus
@@ -39,6 +39,7 @@ _ANALYSIS_LAYER = [
     "//pruning:__pkg__",
     "//passes:__pkg__",
     "//codegen:__pkg__",
+    "//viz:__pkg__",
 ]
 
 _LIBTORCH_LAYER = [
@@ -50,10 +51,6 @@ _API_LAYER = ["//:__pkg__"]
 
 # Benchmarks time internals (naming, tracing) as well as the API.
 _MEASUREMENTS = ["//benchmarks:__pkg__"]
-
-# The CLI still prints graphs and names with //graph and //naming directly;
-# issue 8.5 makes it depend on //:featx only, and then this list goes.
-_CLI_UNTIL_ISSUE_8_5 = ["//tools:__pkg__"]
 
 # //build_defs:layers_test queries the layers (a genquery needs visibility).
 _LAYER_CHECK = ["//build_defs:__pkg__"]
@@ -70,7 +67,6 @@ GRAPH_USERS = _union(
     _LIBTORCH_LAYER,
     _API_LAYER,
     _MEASUREMENTS,
-    _CLI_UNTIL_ISSUE_8_5,
     _LAYER_CHECK,
 )
 
@@ -96,4 +92,6 @@ NO_LIBTORCH_TARGETS = [
     "//pruning",
     "//passes",
     "//codegen:cpp",
+    "//codegen:manifest",
+    "//viz:dot",
 ]

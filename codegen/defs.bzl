@@ -8,7 +8,7 @@
         return_nodes = ["layer1", "layer2.0.add", "layer4:final"],
         class_name = "ResNet18Features",
         namespace = "vision",
-        # stem = "resnet18_features",                 # default: snake_case(class_name)
+        # stem = "resnet18_features",                 # default: the target's name
     )
 
 At build time this runs `featx codegen` (//tools:featx, built for the execution
@@ -221,7 +221,9 @@ def cc_feature_extractor(
       mode: "eval" (default) or "train": which traced graph to generate.
       leaf_modules: module class names or paths kept as one call.
       input_shape: optional example input shape, [1, 3, 224, 224] or "1,3,224,224".
-      stem: file name stem of the four outputs; defaults to snake_case(class_name).
+      stem: file name stem of the four outputs; defaults to `name`, as other
+        code-generating rules name their outputs (name = "mbv3s_features" gives
+        mbv3s_features.h). Set it where the target name is not a valid stem.
       optimize: True (default): eval-mode inference code, BatchNorm folded into
         the convolutions, ReLU fused, prepacked channels_last convolutions
         (equal to the TorchScript extractor within float rounding). False:
@@ -234,10 +236,10 @@ def cc_feature_extractor(
         tags, testonly and the compatibility attributes go to every target.
     """
     if stem == None:
-        stem = snake_case(class_name)
+        stem = name
     _check(name, "class_name", _is_identifier(class_name), class_name)
     _check(name, "namespace", all([_is_identifier(p) for p in namespace.split("::")]), namespace)
-    _check(name, "stem (letters, digits, '_')", _is_file_stem(stem), stem)
+    _check(name, "stem (letters, digits, '_'; set `stem` if the target name is not one)", _is_file_stem(stem), stem)
     _check(name, "mode (want \"eval\" or \"train\")", mode in _MODES, mode)
     _check(name, "return_nodes", type(return_nodes) == "list" and len(return_nodes) > 0, return_nodes)
     for node in return_nodes:

@@ -38,7 +38,6 @@ def corpus_codegen_test(m):
             class_name = "Extractor",
             namespace = "corpus_gen::%s::set%d" % (m.name, i),
             leaf_modules = m.leaf_modules,
-            stem = stem,
             testonly = True,
         )
         stems.append(stem)

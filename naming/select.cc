@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
@@ -146,28 +147,111 @@ absl::StatusOr<std::pair<std::string, std::string>> ParseEntry(absl::string_view
   return std::make_pair(std::string(query), std::string(key));
 }
 
+constexpr absl::string_view kGlobPrefix = "glob:";
+
+// Matches one character against the set starting at pattern[i] == '[';
+// sets *end to the index after ']'. A '[' without a closing ']' is literal.
+bool MatchSet(absl::string_view pattern, size_t i, char c, size_t* end) {
+  size_t j = i + 1;
+  bool negate = j < pattern.size() && pattern[j] == '!';
+  if (negate) ++j;
+  size_t first = j;
+  bool found = false;
+  for (; j < pattern.size() && (pattern[j] != ']' || j == first); ++j) {
+    if (j + 2 < pattern.size() && pattern[j + 1] == '-' && pattern[j + 2] != ']') {
+      found = found || (pattern[j] <= c && c <= pattern[j + 2]);
+      j += 2;
+    } else {
+      found = found || pattern[j] == c;
+    }
+  }
+  if (j >= pattern.size()) {  // no ']': the '[' is an ordinary character
+    *end = i + 1;
+    return c == '[';
+  }
+  *end = j + 1;
+  return found != negate;
+}
+
 }  // namespace
+
+bool GlobMatch(absl::string_view pattern, absl::string_view name) {
+  // Iterative matching with one backtrack point (the last '*'): linear in
+  // practice, never exponential.
+  size_t p = 0, n = 0;
+  size_t star = absl::string_view::npos, star_n = 0;
+  while (n < name.size()) {
+    size_t next = p + 1;
+    if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      star_n = n;
+      continue;
+    }
+    bool one = p < pattern.size() &&
+               (pattern[p] == '?' ||
+                (pattern[p] == '[' ? MatchSet(pattern, p, name[n], &next) : pattern[p] == name[n]));
+    if (one) {
+      p = next;
+      ++n;
+    } else if (star != absl::string_view::npos) {
+      p = star + 1;
+      n = ++star_n;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
 
 absl::StatusOr<std::vector<ReturnNode>> SelectOutputs(
     const Graph& graph, const std::vector<std::string>& return_nodes) {
   std::vector<ReturnNode> result;
   result.reserve(return_nodes.size());
-  absl::flat_hash_map<std::string, size_t> entry_of_key;
+  std::vector<size_t> entry_of_result;  // index into return_nodes
+  PrefixIndex index(graph);
   for (size_t i = 0; i < return_nodes.size(); ++i) {
-    absl::StatusOr<std::pair<std::string, std::string>> parsed = ParseEntry(return_nodes[i]);
-    if (!parsed.ok()) return parsed.status();
-    auto [it, inserted] = entry_of_key.try_emplace(parsed->second, i);
-    if (!inserted) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "output key ", Quoted(parsed->second), " is given twice: by ",
-          Quoted(return_nodes[it->second]), " and by ", Quoted(return_nodes[i])));
+    absl::string_view entry = return_nodes[i];
+    if (absl::StartsWith(entry, kGlobPrefix)) {
+      absl::string_view pattern = entry.substr(kGlobPrefix.size());
+      if (pattern.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("return node ", Quoted(entry), " has an empty pattern"));
+      }
+      size_t before = result.size();
+      for (const auto& node : graph.nodes()) {
+        if (node->op() == OpCode::kOutput || node->name().empty()) continue;
+        if (!GlobMatch(pattern, node->name())) continue;
+        result.push_back({.key = node->name(), .query = std::string(entry), .node = node.get()});
+        entry_of_result.push_back(i);
+      }
+      if (result.size() == before) {
+        return absl::NotFoundError(absl::StrCat("no node name matches ", Quoted(entry),
+                                                ". Run `featx nodes MODEL.pt` to see all names"));
+      }
+      continue;
     }
+    absl::StatusOr<std::pair<std::string, std::string>> parsed = ParseEntry(entry);
+    if (!parsed.ok()) return parsed.status();
     result.push_back({.key = std::move(parsed->second),
                       .query = std::move(parsed->first),
                       .node = nullptr});
+    entry_of_result.push_back(i);
   }
-  PrefixIndex index(graph);
+  absl::flat_hash_map<std::string, size_t> entry_of_key;
+  for (size_t r = 0; r < result.size(); ++r) {
+    size_t i = entry_of_result[r];
+    auto [it, inserted] = entry_of_key.try_emplace(result[r].key, i);
+    if (!inserted) {
+      std::string by = it->second == i ? absl::StrCat(Quoted(return_nodes[i]), " twice")
+                                       : absl::StrCat(Quoted(return_nodes[it->second]),
+                                                      " and by ", Quoted(return_nodes[i]));
+      return absl::InvalidArgumentError(
+          absl::StrCat("output key ", Quoted(result[r].key), " is given twice: by ", by));
+    }
+  }
   for (ReturnNode& r : result) {
+    if (r.node != nullptr) continue;
     r.node = index.Resolve(r.query);
     if (r.node == nullptr) return UnknownQuery(r.query, index);
   }

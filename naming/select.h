@@ -13,6 +13,10 @@
 //   // (*outs)[0].key == "layer1", (*outs)[0].node->name() == "layer1.1.relu_1"
 //   // (*outs)[1].key == "feat"
 //
+// An entry "glob:PATTERN" selects every node whose name matches PATTERN (see
+// GlobMatch), in execution order, each keyed by its own name:
+// "glob:layer3.*.add" gives "layer3.0.add" and "layer3.1.add" in resnet18.
+//
 // Differences from torchvision, on purpose: outputs come back in the user's
 // order (torchvision returns them in graph order); an exact name wins over a
 // truncated match; two queries may resolve to the same node (torchvision
@@ -38,12 +42,20 @@ struct ReturnNode {
   Node* node;         // the node it resolved to
 };
 
+// Shell-style glob on a whole node name, as Python's fnmatch: '*' matches any
+// run of characters (dots included), '?' any one character, "[abc]" / "[a-z]"
+// / "[!abc]" one character of (not of) a set; anything else matches itself.
+// GlobMatch("layer3.*.add", "layer3.1.add") is true.
+bool GlobMatch(absl::string_view pattern, absl::string_view name);
+
 // Parses and resolves `return_nodes` ("query" or "query:key", split at the last
-// ':') against the names of the top-level nodes of `graph` (the output node
-// excluded). Precondition: NameNodes(graph) has run. Output order is the order
-// of `return_nodes`. Errors:
-//   InvalidArgument: an empty query or key; two entries with the same key.
-//   NotFound: a query matching no name; the message lists the closest names.
+// ':'; or "glob:PATTERN") against the names of the top-level nodes of `graph`
+// (the output node excluded). Precondition: NameNodes(graph) has run. Output
+// order is the order of `return_nodes`, a glob's nodes in execution order.
+// Errors:
+//   InvalidArgument: an empty query, key or pattern; two outputs with the same key.
+//   NotFound: a query or pattern matching no name; for a query the message
+//   lists the closest names.
 absl::StatusOr<std::vector<ReturnNode>> SelectOutputs(const Graph& graph,
                                                       const std::vector<std::string>& return_nodes);
 

@@ -171,6 +171,61 @@ TEST(SelectOutputsTest, EmptyQueryOrKeyIsInvalidArgument) {
               HasSubstr("return node '' has an empty query"));
 }
 
+TEST(GlobMatchTest, StarMatchesAnyRunIncludingDots) {
+  EXPECT_TRUE(GlobMatch("layer3.*.add", "layer3.0.add"));
+  EXPECT_TRUE(GlobMatch("layer3.*.add", "layer3.1.add"));
+  EXPECT_TRUE(GlobMatch("layer3.*.add", "layer3.1.downsample.add"));
+  EXPECT_FALSE(GlobMatch("layer3.*.add", "layer3.0.add_1"));
+  EXPECT_FALSE(GlobMatch("layer3.*.add", "layer30.0.add"));
+  EXPECT_TRUE(GlobMatch("*", ""));
+  EXPECT_TRUE(GlobMatch("*relu*", "layer1.0.relu_1"));
+  EXPECT_FALSE(GlobMatch("relu", "layer1.0.relu"));
+}
+
+TEST(GlobMatchTest, QuestionMarkAndSets) {
+  EXPECT_TRUE(GlobMatch("layer?.0.conv1", "layer4.0.conv1"));
+  EXPECT_FALSE(GlobMatch("layer?.0.conv1", "layer10.0.conv1"));
+  EXPECT_TRUE(GlobMatch("layer[12].0.relu", "layer2.0.relu"));
+  EXPECT_FALSE(GlobMatch("layer[12].0.relu", "layer3.0.relu"));
+  EXPECT_TRUE(GlobMatch("layer[1-3].0.relu", "layer3.0.relu"));
+  EXPECT_TRUE(GlobMatch("layer[!1].0.relu", "layer2.0.relu"));
+  EXPECT_FALSE(GlobMatch("layer[!1].0.relu", "layer1.0.relu"));
+  // An unclosed '[' is an ordinary character.
+  EXPECT_TRUE(GlobMatch("a[b", "a[b"));
+}
+
+TEST(GlobMatchTest, ManyStarsStayFast) {
+  std::string name(2000, 'a');
+  EXPECT_FALSE(GlobMatch("*a*a*a*a*a*a*a*a*b", name));
+}
+
+TEST(SelectOutputsTest, GlobExpandsToEveryMatchInExecutionOrderKeyedByName) {
+  auto selected = Select(kResNetLike, {"fc", "glob:layer*.relu*", "conv1:stem"});
+  ASSERT_TRUE(selected.ok()) << selected.status();
+  EXPECT_THAT(*selected,
+              ElementsAre(Pair("fc", "fc"), Pair("layer1.0.relu", "layer1.0.relu"),
+                          Pair("layer1.0.relu_1", "layer1.0.relu_1"),
+                          Pair("layer2.1.relu", "layer2.1.relu"),
+                          Pair("layer2.1.relu_1", "layer2.1.relu_1"),
+                          Pair("layer10.relu", "layer10.relu"), Pair("stem", "conv1")));
+}
+
+TEST(SelectOutputsTest, GlobMatchingNothingIsNotFound) {
+  auto selected = Select(kResNetLike, {"glob:layer3.*"});
+  EXPECT_EQ(selected.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(selected.status().message()),
+              HasSubstr("no node name matches 'glob:layer3.*'"));
+}
+
+TEST(SelectOutputsTest, GlobKeyRepeatingAnotherKeyIsInvalidArgument) {
+  auto selected = Select(kResNetLike, {"fc", "glob:f*"});
+  EXPECT_EQ(selected.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(selected.status().message()),
+              HasSubstr("output key 'fc' is given twice: by 'fc' and by 'glob:f*'"));
+  auto empty = Select(kResNetLike, {"glob:"});
+  EXPECT_EQ(empty.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(ReturnNodesPerModeTest, ReturnNodesServeBothModes) {
   auto lists = ReturnNodesPerMode({.return_nodes = {"layer1", "fc:out"}});
   ASSERT_TRUE(lists.ok()) << lists.status();

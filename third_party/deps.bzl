@@ -26,7 +26,7 @@ def _maybe(rule, name, **kwargs):
 
 def featx_dependencies():
     """Declares @rules_cc, @rules_java, @remote_coverage_tools, @platforms,
-    @bazel_skylib, @libtorch, @absl, @gtest and @benchmark, unless the calling
+    @bazel_skylib, @libtorch, @absl, @nlohmann_json, @gtest and @benchmark, unless the calling
     WORKSPACE already declared a repository of that name."""
 
     # --- Bazel rules --------------------------------------------------------
@@ -69,6 +69,15 @@ def featx_dependencies():
         build_file = Label("//third_party:absl.BUILD"),
         package = "libabsl-dev",
         symlinks = {"/usr/include/absl": "absl"},
+    )
+
+    # @nlohmann_json//:nlohmann_json (header-only): JSON output and manifests.
+    _maybe(
+        system_repository,
+        name = "nlohmann_json",
+        build_file = Label("//third_party:nlohmann_json.BUILD"),
+        package = "nlohmann-json3-dev",
+        symlinks = {"/usr/include/nlohmann": "include/nlohmann"},
     )
 
     # @gtest//:gtest, @gtest//:gtest_main (both include GoogleMock).
