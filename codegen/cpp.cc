@@ -60,7 +60,7 @@ absl::Status CheckNames(const CppExtractorInput& input) {
 // The Features struct's members: output keys as unique identifiers.
 std::vector<OutputField> Fields(const CppExtractorInput& input,
                                 const std::vector<std::string>& results) {
-  Namespace fields;
+  Namespace fields(Namespace::Macros::kAvoided);
   fields.Unique("ToDict");  // the struct's method
   std::vector<OutputField> out;
   for (size_t i = 0; i < input.keys.size(); ++i) {
@@ -79,7 +79,7 @@ std::vector<OutputField> Fields(const CppExtractorInput& input,
 
 // The statements of operator(), and what the file around them needs.
 absl::StatusOr<FileParts> EmitBody(const CppExtractorInput& input) {
-  Namespace names;
+  Namespace names(Namespace::Macros::kAvoided);
   for (const char* reserved : kReserved) names.Unique(reserved);
   if (input.optimize) {
     for (const char* reserved : kReservedOptimized) names.Unique(reserved);

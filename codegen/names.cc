@@ -24,15 +24,30 @@ constexpr const char* kCppKeywords[] = {
     "volatile", "wchar_t", "while", "xor", "xor_eq", "at", "c10", "std", "torch",
 };
 
+// Lower-case names the headers generated code includes define as macros.
+constexpr const char* kLowerCaseMacros[] = {"assert", "errno", "linux", "unix"};
+
+// An upper-case name (EOF, NULL, INT64_MAX) may be a macro.
+bool MayBeMacro(const std::string& id) {
+  for (const char* m : kLowerCaseMacros) {
+    if (id == m) return true;
+  }
+  bool upper = false;
+  for (unsigned char c : id) {
+    if (absl::ascii_islower(c)) return false;
+    upper = upper || absl::ascii_isupper(c);
+  }
+  return upper;
+}
+
 }  // namespace
 
-// Text safe inside a // comment: printable ASCII only, no line continuation;
-// other bytes are written as \xNN.
 std::string CommentText(absl::string_view s) {
   std::string out;
   for (unsigned char c : s) {
-    // A backslash could end the line and continue the comment onto the next.
-    if (c == '\\' || c < 0x20 || c >= 0x7f) {
+    // A backslash could end the line and continue the comment onto the next;
+    // so could "??/", a trigraph for it before C++17.
+    if (c == '\\' || c < 0x20 || c >= 0x7f || (c == '?' && !out.empty() && out.back() == '?')) {
       absl::StrAppend(&out, "\\x", absl::Hex(c, absl::kZeroPad2));
     } else {
       out += static_cast<char>(c);
@@ -41,11 +56,17 @@ std::string CommentText(absl::string_view s) {
   return out;
 }
 
-// A C++ string literal; CEscape escapes quotes, backslashes and non-ASCII
-// bytes (as octal escapes, which take at most three digits).
 std::string StringLiteral(absl::string_view s) {
-  std::string escaped = absl::CEscape(s);
-  return absl::StrCat("\"", escaped, "\"");
+  // CEscape escapes quotes, backslashes and non-ASCII bytes (as octal
+  // escapes, which take at most three digits). A '?' after a '?' becomes
+  // "\?": no trigraph ("??/" is a backslash before C++17).
+  std::string out = "\"";
+  for (char c : absl::CEscape(s)) {
+    if (c == '?' && out.back() == '?') out += '\\';
+    out += c;
+  }
+  out += '"';
+  return out;
 }
 
 std::string Namespace::Unique(const std::string& name) {
@@ -57,12 +78,9 @@ std::string Namespace::Unique(const std::string& name) {
   }
   while (!id.empty() && id.front() == '_') id.erase(0, 1);
   if (id.empty() || absl::ascii_isdigit(static_cast<unsigned char>(id[0]))) id = "v" + id;
-  for (const char* kw : kCppKeywords) {
-    if (id == kw) {
-      id += "_";
-      break;
-    }
-  }
+  bool avoid = macros_ == Macros::kAvoided && MayBeMacro(id);
+  for (const char* kw : kCppKeywords) avoid = avoid || id == kw;
+  if (avoid) id += "_";
   int& count = used_[id];
   ++count;
   if (count == 1) return id;

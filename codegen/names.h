@@ -21,13 +21,21 @@
 namespace featx {
 
 // Turns untrusted names into unique C++ identifiers: characters outside
-// [A-Za-z0-9_] become '_', a leading digit or a C++ keyword gets a prefix,
-// reserved double underscores are collapsed, and repeats get "_2", "_3".
+// [A-Za-z0-9_] become '_', a leading digit gets a prefix and a C++ keyword a
+// suffix, reserved double underscores are collapsed, and repeats get "_2",
+// "_3". With Macros::kAvoided (every name the generated code declares), a
+// name that could be a macro of the headers it includes gets a '_' suffix
+// too: one without lower-case letters (EOF, NULL, INT64_MAX) or a lower-case
+// macro (errno, linux, unix, assert).
 class Namespace {
  public:
+  enum class Macros { kAllowed, kAvoided };
+  explicit Namespace(Macros macros = Macros::kAllowed) : macros_(macros) {}
+
   std::string Unique(const std::string& name);
 
  private:
+  Macros macros_;
   std::map<std::string, int> used_;
 };
 
@@ -38,11 +46,12 @@ class Namespace {
 std::string SnakeCase(const std::string& camel);
 
 // Text safe inside a // comment: printable ASCII only, no line continuation;
-// other bytes (backslash, control characters, non-ASCII) are written as \xNN.
+// other bytes (backslash, control characters, non-ASCII, the second '?' of
+// "??", which could start a trigraph) are written as \xNN.
 std::string CommentText(absl::string_view s);
 
 // A C++ string literal holding exactly `s` (quotes, backslashes, control and
-// non-ASCII bytes escaped).
+// non-ASCII bytes escaped, and no trigraph).
 std::string StringLiteral(absl::string_view s);
 
 }  // namespace featx

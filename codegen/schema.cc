@@ -10,13 +10,26 @@ namespace featx {
 
 namespace {
 
-// Removes alias annotations: "Tensor(a!)" -> "Tensor", "Tensor(a)[]" -> "Tensor[]".
+// Whether the '(' at `i` opens an alias annotation ("Tensor(a!)"), not a
+// type's parameters ("Dict(str, t)").
+bool OpensAlias(absl::string_view type, size_t i) {
+  if (i == 0) return false;
+  if (type[i - 1] == ')') return true;  // "Dict(str, t)(a!)"
+  if (!absl::ascii_isalpha(static_cast<unsigned char>(type[i - 1]))) return false;
+  size_t start = i;
+  while (start > 0 && absl::ascii_isalnum(static_cast<unsigned char>(type[start - 1]))) --start;
+  absl::string_view word = type.substr(start, i - start);
+  return word != "Dict" && word != "Future" && word != "RRef" && word != "Union";
+}
+
+// Removes alias annotations: "Tensor(a!)" -> "Tensor", "Tensor(a)[]" -> "Tensor[]",
+// "Dict(str, t)(a!)" -> "Dict(str, t)".
 std::string StripAlias(absl::string_view type) {
   std::string out;
   int depth = 0;
   for (size_t i = 0; i < type.size(); ++i) {
     char c = type[i];
-    if (c == '(' && i > 0 && absl::ascii_isalpha(static_cast<unsigned char>(type[i - 1]))) {
+    if (depth == 0 && c == '(' && OpensAlias(type, i)) {
       depth = 1;
       continue;
     }
