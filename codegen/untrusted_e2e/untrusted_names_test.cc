@@ -40,6 +40,8 @@ const std::vector<std::string> kReturnNodes = {
     "blocks.EOF:tri??/",
     "blocks.NULL:EOF",
     "blocks.we_ird",
+    "mul:errno",
+    "add:linux",
     "sub:namespace",
 };
 
@@ -208,7 +210,7 @@ TEST_P(GeneratedTextTest, NoModelTextOutsideCommentsAndLiterals) {
     EXPECT_THAT(s.code, Not(HasSubstr(name))) << name;
   }
   std::set<std::string> ids = Identifiers(s.code);
-  for (const char* macro : {"EOF", "NULL"}) EXPECT_THAT(ids, Not(Contains(macro)));
+  for (const char* macro : {"EOF", "NULL", "errno", "linux"}) EXPECT_THAT(ids, Not(Contains(macro)));
   // Preprocessor lines are featx's own.
   std::regex directive(
       "#include <[A-Za-z0-9_/.]+>|#include \"untrusted_names(_opt)?_features\\.h\"|"
@@ -293,6 +295,10 @@ TEST(UntrustedNamesTest, GeneratedCodeEqualsTorchScriptExtractor) {
   EXPECT_TRUE(f.a_b_2.equal(f.ToDict().at("a_b")));
   EXPECT_TRUE(f.a_b_3.equal(f.ToDict().at("a.b")));
   EXPECT_TRUE(f.namespace_.equal(f.ToDict().at("namespace")));
+  // Keys that are macros of the included headers.
+  EXPECT_TRUE(f.EOF_.equal(f.ToDict().at("EOF")));
+  EXPECT_TRUE(f.errno_.equal(f.ToDict().at("errno")));
+  EXPECT_TRUE(f.linux_.equal(f.ToDict().at("linux")));
 }
 
 TEST(UntrustedNamesTest, OptimizedCodeEqualsTorchScriptExtractor) {
