@@ -17,8 +17,8 @@
 #include "absl/strings/str_join.h"
 #include "codegen/cpp.h"
 #include "codegen/torchscript.h"
+#include "codegen/weights_writer.h"
 #include "torch/csrc/jit/runtime/operator.h"
-#include "torch/csrc/jit/serialization/pickle.h"
 #include "ATen/Functions.h"
 #include "ATen/core/dispatch/Dispatcher.h"
 #include "base/status_macros.h"
@@ -271,26 +271,22 @@ absl::StatusOr<CppExtractorFiles> Generate(const torch::jit::Module& model,
   input.weights = pruned.pipeline.collect_parameters->parameters();
   ASSIGN_OR_RETURN(CppSource source, EmitCppExtractor(input));
 
-  c10::Dict<std::string, at::Tensor> tensors;
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
   for (const std::string& w : input.weights) {
     if (auto f = folded.find(w); f != folded.end()) {
       ASSIGN_OR_RETURN(at::Tensor t, FoldedTensor(model, f->second.first, f->second.second));
-      tensors.insert(w, t);
+      tensors.emplace_back(w, t);
       continue;
     }
     ASSIGN_OR_RETURN(at::Tensor t, TensorAt(model, w));
-    tensors.insert(w, t.detach().contiguous());
+    tensors.emplace_back(w, t);
   }
-  c10::impl::GenericDict file(c10::StringType::get(), c10::AnyType::get());
-  file.insert("format_version", static_cast<int64_t>(kWeightsFormatVersion));
-  file.insert("fingerprint", source.fingerprint);
-  file.insert("tensors", tensors);
 
   CppExtractorFiles files;
   files.stem = input.stem;
   files.header = std::move(source.header);
   files.source = std::move(source.source);
-  files.weights = torch::jit::pickle_save(file);
+  ASSIGN_OR_RETURN(files.weights, WriteWeightsFile(source.fingerprint, tensors));
   files.manifest = std::move(manifest);
   return files;
 }

@@ -16,11 +16,20 @@
 //     (the c10 dispatcher, or the JIT registry for prim:: builtins), so
 //     generation never fails on a registered operator.
 //   - Leaf bodies become immediately invoked lambdas; `if` becomes if/else.
+//   - Model-supplied text (names, keys) reaches the files only as sanitized
+//     identifiers, escaped comments and string literals (names.h).
 //   - Each statement carries a `// <node name>` comment, and tensors are
 //     released after their last use.
 //   - The class is the interface of ARCHITECTURE.md; it loads its parameters
-//     from a weights file written by the caller, checking a format version and
-//     a fingerprint of the generated code.
+//     from a weights file written by the caller (weights.h), checking a format
+//     version and a fingerprint of the generated code.
+//
+// The parts, one construct each: printer.h (text), names.h (identifiers,
+// comments, literals), schema.h (operator schemas), types.h (types and
+// literals), builtins.h (the lowering table), emitter.h with emit_control.cc,
+// emit_ops.cc and emit_boxed.cc (statements), runtime.h (helpers from
+// runtime/featx_runtime.h), weights.h (the weights format) and templates.h
+// (the file skeletons). This file ties them together.
 //
 // Example:
 //   absl::StatusOr<featx::CppSource> src = featx::EmitCppExtractor(input);
@@ -34,6 +43,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "codegen/names.h"    // Namespace, SnakeCase
+#include "codegen/weights.h"  // kWeightsFormatVersion
 #include "graph/graph.h"
 
 namespace featx {
@@ -77,29 +88,10 @@ struct CppSource {
   std::string fingerprint;  // also stored in the weights file
 };
 
-// The weights file format version that generated code accepts.
-inline constexpr int kWeightsFormatVersion = 1;
-
 // Emits the extractor. Unimplemented names the node and op it cannot emit;
-// FailedPrecondition if the graph has dead code.
+// FailedPrecondition if the graph has dead code; InvalidArgument if the class
+// or namespace is not a C++ identifier or the stem not a plain file name.
 absl::StatusOr<CppSource> EmitCppExtractor(const CppExtractorInput& input);
-
-// "ResNet18Features" -> "resnet18_features", "SeedCnnFeatures" ->
-// "seed_cnn_features", "MobileNetV3Features" -> "mobilenet_v3_features":
-// lower-case words joined by '_', where digits and "Net" stay with the word
-// before them, as in torchvision's model names.
-std::string SnakeCase(const std::string& camel);
-
-// Turns untrusted names into unique C++ identifiers: characters outside
-// [A-Za-z0-9_] become '_', a leading digit or a C++ keyword gets a prefix,
-// reserved double underscores are collapsed, and repeats get "_2", "_3".
-class Namespace {
- public:
-  std::string Unique(const std::string& name);
-
- private:
-  std::map<std::string, int> used_;
-};
 
 }  // namespace featx
 

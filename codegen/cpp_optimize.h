@@ -12,8 +12,8 @@
 //   // layer1.0.conv1.conv2d
 //   auto layer1_0_conv1_conv2d = optimized_->layer1_0_conv1_conv2d(maxpool_max_pool2d);
 //
-// PrepackedConv2d (the runtime helper below, emitted into the generated
-// source) works on channels_last activations, as the measured recipe in
+// PrepackedConv2d (section "prepacked_conv2d" of runtime/featx_runtime.h,
+// copied into the generated source) works on channels_last activations, as the measured recipe in
 // shared/perf-recipe found fastest with LibTorch 1.13:
 //   - weights made channels_last explicitly (empty_like(W, ChannelsLast).copy_(W);
 //     .contiguous(ChannelsLast) leaves a 1x1 kernel NCHW);
@@ -42,8 +42,8 @@ namespace featx {
 // Headers the runtime helpers need, for the generated source's include list.
 std::vector<std::string> OptimizedRuntimeIncludes();
 
-// PrepackedConv2d and ToNchw, for the generated source's anonymous namespace.
-std::string OptimizedRuntimeHelpers();
+// The runtime section (runtime.h) with PrepackedConv2d and ToNchw.
+inline constexpr char kOptimizedRuntimeSection[] = "prepacked_conv2d";
 
 // The expression that builds a PrepackedConv2d at Load from the weight and
 // bias expressions (bias "" for none):
