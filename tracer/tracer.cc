@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "graph/status_macros.h"
+#include "tracer/from_c10.h"
 #include "tracer/ops_subclasses.h"
 #include "torch/csrc/jit/api/function_impl.h"
 #include "torch/csrc/jit/ir/ir.h"
@@ -40,7 +41,7 @@ struct Value {
   Node* node = nullptr;         // kNode
   std::vector<Value> elements;  // kList, kTuple: some element is not constant; kDict: values
   std::vector<c10::IValue> keys;  // kDict: constant keys, in insertion order
-  std::string dict_type;          // kDict: "Dict[str, Tensor]"
+  Type dict_type;                 // kDict: Dict[str, Tensor]
   ObjectPtr module;             // kModule
   std::string path;             // kModule: module path, "" for the root
   jit::Function* function = nullptr;  // kFunction
@@ -208,11 +209,6 @@ std::string FxOpFromSource(const jit::Node* node) {
   return "";
 }
 
-std::string TypeString(const c10::TypePtr& type) {
-  if (type->kind() == c10::TypeKind::TensorType) return "Tensor";
-  return type->annotation_str();
-}
-
 // Leaf classes and functions known to return a new tensor, never their input
 // or a view of it (unless asked to work in place, which `inplace` records).
 // Any other leaf may hand back its input: Identity, Flatten and Permute (views),
@@ -265,31 +261,6 @@ bool ContainsTensorType(const c10::TypePtr& type) {
   return false;
 }
 
-absl::StatusOr<Argument> ToArgument(const c10::IValue& v);
-
-absl::StatusOr<Argument> ListToArgument(const std::vector<c10::IValue>& values, bool tuple) {
-  std::vector<Argument> elements;
-  elements.reserve(values.size());
-  for (const c10::IValue& e : values) {
-    ASSIGN_OR_RETURN(Argument a, ToArgument(e));
-    elements.push_back(std::move(a));
-  }
-  return tuple ? Argument::Tuple(std::move(elements)) : Argument::List(std::move(elements));
-}
-
-absl::StatusOr<Argument> ToArgument(const c10::IValue& v) {
-  if (v.isNone() || v.tagKind() == "Uninitialized") return Argument::None();
-  if (v.isBool()) return Argument::Bool(v.toBool());
-  if (v.isInt()) return Argument::Int(v.toInt());
-  if (v.isDouble()) return Argument::Double(v.toDouble());
-  if (v.isString()) return Argument::String(v.toStringRef());
-  if (v.isDevice()) return Argument::Device(v.toDevice().str());
-  if (v.isList()) return ListToArgument(v.toListRef().vec(), /*tuple=*/false);
-  if (v.isTuple()) return ListToArgument(v.toTupleRef().elements().vec(), /*tuple=*/true);
-  return absl::UnimplementedError(
-      absl::StrCat("a constant of type ", v.tagKind(), " cannot be an argument"));
-}
-
 class Tracer {
  public:
   Tracer(Mode mode, const TraceOptions& options) : mode_(mode), options_(options) {}
@@ -310,7 +281,7 @@ class Tracer {
       std::string name = in->hasDebugName() ? in->debugNameBase() : absl::StrCat("input_", i);
       Node* p = graph->Append({.op = OpCode::kPlaceholder,
                                .target = std::move(name),
-                               .type = TypeString(in->type())});
+                               .type = TypeFromC10(in->type())});
       inputs.push_back(Value::OfNode(p));
     }
     ASSIGN_OR_RETURN(std::vector<Value> outputs, Call(*ts, std::move(inputs), ""));
@@ -319,7 +290,7 @@ class Tracer {
       ASSIGN_OR_RETURN(Argument a, ToArg(v));
       results.push_back(std::move(a));
     }
-    graph->Append({.op = OpCode::kOutput, .args = std::move(results), .type = ""});
+    graph->Append({.op = OpCode::kOutput, .args = std::move(results), .type = Type::None()});
     return graph;
   }
 
@@ -361,7 +332,8 @@ class Tracer {
       ASSIGN_OR_RETURN(Argument literal, ToArg(inputs[i]));
       NodeInit init{.target = "aten::list.t",
                     .args = {std::move(literal)},
-                    .type = TypeString(node->input(i)->type()),
+                    .type = TypeFromC10(node->input(i)->type()),
+                    .schema = SchemaOfTarget("aten::list.t"),
                     .scope = scope,
                     .location = Location(node)};
       Node* list;
@@ -556,7 +528,7 @@ class Tracer {
       if (CanFold(node, inputs)) return false;
       Value dict;
       dict.kind = Value::Kind::kDict;
-      dict.dict_type = TypeString(node->output()->type());
+      dict.dict_type = TypeFromC10(node->output()->type());
       for (size_t i = 0; i + 1 < inputs.size(); i += 2) {
         if (!inputs[i].is_constant()) return false;
         RETURN_IF_ERROR(SetDictItem(dict, inputs[i].constant, inputs[i + 1]));
@@ -574,7 +546,7 @@ class Tracer {
     if (dict.is_constant()) {  // a constant dict that gets a runtime value
       Value structural;
       structural.kind = Value::Kind::kDict;
-      structural.dict_type = TypeString(node->input(0)->type());
+      structural.dict_type = TypeFromC10(node->input(0)->type());
       for (const auto& entry : dict.constant.toGenericDict()) {
         RETURN_IF_ERROR(SetDictItem(structural, entry.key(), Value::Constant(entry.value())));
       }
@@ -664,13 +636,15 @@ class Tracer {
   absl::StatusOr<Argument> MaterializeDict(const Value& dict) {
     std::vector<Argument> args;
     for (size_t i = 0; i < dict.keys.size(); ++i) {
-      ASSIGN_OR_RETURN(Argument key, ToArgument(dict.keys[i]));
+      ASSIGN_OR_RETURN(Argument key, LiteralFromIValue(dict.keys[i]));
       ASSIGN_OR_RETURN(Argument value, ToArg(dict.elements[i]));
       args.push_back(std::move(key));
       args.push_back(std::move(value));
     }
-    Node* n = graph_->Append(
-        {.target = "prim::DictConstruct", .args = std::move(args), .type = dict.dict_type});
+    Node* n = graph_->Append({.target = "prim::DictConstruct",
+                              .args = std::move(args),
+                              .type = dict.dict_type,
+                              .schema = SchemaOfTarget("prim::DictConstruct")});
     return Argument::NodeRef(n);
   }
 
@@ -736,7 +710,7 @@ class Tracer {
   absl::StatusOr<Argument> ToArg(const Value& v) {
     switch (v.kind) {
       case Value::Kind::kConstant:
-        return ToArgument(v.constant);
+        return LiteralFromIValue(v.constant);
       case Value::Kind::kNode:
         return Argument::NodeRef(v.node);
       case Value::Kind::kList:
@@ -784,55 +758,57 @@ class Tracer {
     }
   }
 
-  static std::string OutputsType(const jit::Node* node) {
-    if (node->outputs().empty()) return "NoneType";
-    if (node->outputs().size() == 1) return TypeString(node->output()->type());
-    std::vector<std::string> types;
-    for (const jit::Value* out : node->outputs()) types.push_back(TypeString(out->type()));
-    return absl::StrCat("(", absl::StrJoin(types, ", "), ")");
+  // NoneType for no result, a Tuple of the results' types for several
+  // (NodeInit::multiple_results).
+  static Type OutputsType(const jit::Node* node) {
+    if (node->outputs().empty()) return Type::None();
+    if (node->outputs().size() == 1) return TypeFromC10(node->output()->type());
+    std::vector<Type> types;
+    for (const jit::Value* out : node->outputs()) types.push_back(TypeFromC10(out->type()));
+    return Type::Tuple(std::move(types));
   }
 
   // An element taken out of a list or tuple shares storage with the container
   // as far as in-place safety is concerned (chunk's pieces are views).
   Node* GetItem(Node* of, size_t index, const jit::Node* origin, const std::string& scope) {
-    return graph_->Append({.target = origin->kind() == c10::prim::ListUnpack
-                                         ? "aten::__getitem__.t"
-                                         : "prim::TupleIndex",
+    std::string target =
+        origin->kind() == c10::prim::ListUnpack ? "aten::__getitem__.t" : "prim::TupleIndex";
+    return graph_->Append({.target = target,
                            .args = {Argument::NodeRef(of), Argument::Int(index)},
-                           .type = TypeString(origin->outputs()[index]->type()),
+                           .type = TypeFromC10(origin->outputs()[index]->type()),
+                           .schema = SchemaOfTarget(target),
                            .scope = scope,
                            .location = Location(origin),
                            .alias_of = 0});
   }
 
-  // Which arguments an operator writes, and which one its result aliases,
-  // from the schema's alias annotations ("Tensor(a!) self" -> "Tensor(a!)").
-  static void AliasInfo(const jit::Node* node, NodeInit& init) {
+  // The schema of an operator node, converted once per operator.
+  absl::StatusOr<std::shared_ptr<const OperatorSchema>> SchemaOf(const jit::Node* node) {
     const c10::FunctionSchema* schema = node->maybeSchema();
-    if (schema == nullptr) return;
-    const auto& arguments = schema->arguments();
-    for (size_t i = 0; i < arguments.size(); ++i) {
-      if (arguments[i].alias_info() != nullptr && arguments[i].alias_info()->isWrite()) {
-        init.mutates.push_back(static_cast<int>(i));
-      }
+    if (schema == nullptr) return std::shared_ptr<const OperatorSchema>();
+    auto [it, inserted] = schemas_.try_emplace(schema);
+    if (inserted) {
+      ASSIGN_OR_RETURN(OperatorSchema converted, SchemaFromC10(*schema));
+      it->second = std::make_shared<const OperatorSchema>(std::move(converted));
     }
-    if (schema->returns().size() != 1 || schema->returns()[0].alias_info() == nullptr) return;
-    // "Tensor(a)" aliases `a`; so does "Tensor(a)[]" (chunk, split, unbind),
-    // whose annotation is on the contained type.
-    const c10::AliasInfo* result = schema->returns()[0].alias_info();
-    std::unordered_set<c10::Symbol> result_sets = result->beforeSets();
-    for (const c10::AliasInfo& contained : result->containedTypes()) {
-      result_sets.insert(contained.beforeSets().begin(), contained.beforeSets().end());
+    return it->second;
+  }
+
+  // The schema of an operator the tracer calls itself ("aten::list.t"), from
+  // the registry; null if the registry has none (prim::TupleIndex).
+  std::shared_ptr<const OperatorSchema> SchemaOfTarget(const std::string& target) {
+    auto [it, inserted] = target_schemas_.try_emplace(target);
+    if (!inserted) return it->second;
+    size_t dot = target.find('.', target.find("::"));
+    std::string name = target.substr(0, dot);
+    std::string overload = dot == std::string::npos ? "" : target.substr(dot + 1);
+    for (const auto& op : jit::getAllOperatorsFor(c10::Symbol::fromQualString(name))) {
+      if (op->schema().overload_name() != overload) continue;
+      absl::StatusOr<OperatorSchema> converted = SchemaFromC10(op->schema());
+      if (converted.ok()) it->second = std::make_shared<const OperatorSchema>(*std::move(converted));
+      break;
     }
-    for (size_t i = 0; i < arguments.size(); ++i) {
-      if (arguments[i].alias_info() == nullptr) continue;
-      for (const c10::Symbol& set : arguments[i].alias_info()->beforeSets()) {
-        if (result_sets.count(set) && set != c10::AliasInfo::wildcardSet()) {
-          init.alias_of = static_cast<int>(i);
-          return;
-        }
-      }
-    }
+    return it->second;
   }
 
   static bool IsGetItem(const jit::Node* node) {
@@ -842,12 +818,20 @@ class Tracer {
   absl::Status AddOperator(const jit::Node* node, const std::vector<Value>& inputs, Env& env,
                            const std::string& scope) {
     ASSIGN_OR_RETURN(std::vector<Argument> args, ToArgs(node, inputs, scope));
+    ASSIGN_OR_RETURN(std::shared_ptr<const OperatorSchema> schema, SchemaOf(node));
     NodeInit init{.target = OperatorTarget(node),
                   .args = std::move(args),
                   .type = OutputsType(node),
+                  .multiple_results = node->outputs().size() > 1,
+                  .schema = std::move(schema),
                   .scope = scope,
                   .location = Location(node)};
-    AliasInfo(node, init);
+    // Which arguments it writes, and which one its result aliases, from the
+    // schema's alias annotations ("Tensor(a!) self" -> "Tensor(a!)").
+    if (init.schema != nullptr) {
+      init.mutates = WrittenArguments(*init.schema);
+      init.alias_of = AliasedArgument(*init.schema);
+    }
     init.fx_op = FxOpFromSource(node);
     if (IsGetItem(node) && ContainsTensorType(node->output()->type())) init.alias_of = 0;
     Node* n = graph_->Append(std::move(init));
@@ -1066,6 +1050,7 @@ class Tracer {
                     .target = callee.path,
                     .args = std::move(args),
                     .type = OutputsType(node),
+                    .multiple_results = node->outputs().size() > 1,
                     .scope = scope,
                     .module_type = callee.module->type()->name()->qualifiedName(),
                     .location = Location(node)};
@@ -1128,7 +1113,7 @@ class Tracer {
       if (!a.ok()) outputs = a.status();
       if (a.ok()) results.push_back(std::move(*a));
     }
-    if (outputs.ok()) graph_->Append({.op = OpCode::kOutput, .args = results, .type = ""});
+    if (outputs.ok()) graph_->Append({.op = OpCode::kOutput, .args = results, .type = Type::None()});
     --leaf_depth_;
     graph_ = saved;
     return outputs.status();
@@ -1155,6 +1140,7 @@ class Tracer {
       NodeInit init{.target = qualified,
                     .args = std::move(args),
                     .type = OutputsType(node),
+                    .multiple_results = node->outputs().size() > 1,
                     .scope = scope,
                     .location = Location(node)};
       // F.relu(x, inplace=True) and friends overwrite their first argument.
@@ -1196,6 +1182,7 @@ class Tracer {
     Node* n = graph_->Append({.op = OpCode::kIf,
                               .args = {std::move(c)},
                               .type = OutputsType(node),
+                    .multiple_results = node->outputs().size() > 1,
                               .scope = scope,
                               .location = Location(node)});
     for (const jit::Block* block : node->blocks()) {
@@ -1216,7 +1203,7 @@ class Tracer {
       Node* p = graph_->Append({.op = OpCode::kPlaceholder,
                                 .target = in->hasDebugName() ? in->debugNameBase()
                                                              : absl::StrCat("block_input_", i),
-                                .type = TypeString(in->type()),
+                                .type = TypeFromC10(in->type()),
                                 .scope = scope});
       env[in] = Value::OfNode(p);
     }
@@ -1233,7 +1220,7 @@ class Tracer {
         }
         results.push_back(std::move(*a));
       }
-      if (outputs.ok()) graph_->Append({.op = OpCode::kOutput, .args = results, .type = ""});
+      if (outputs.ok()) graph_->Append({.op = OpCode::kOutput, .args = results, .type = Type::None()});
     }
     graph_ = saved;
     return outputs.status();
@@ -1299,6 +1286,7 @@ class Tracer {
     Node* n = graph_->Append({.op = OpCode::kLoop,
                               .args = std::move(args),
                               .type = OutputsType(node),
+                    .multiple_results = node->outputs().size() > 1,
                               .scope = scope,
                               .location = Location(node)});
     RETURN_IF_ERROR(TraceBlock(body, graph_->AddBlock(n), env, scope));
@@ -1320,6 +1308,8 @@ class Tracer {
   absl::flat_hash_set<std::pair<const c10::ivalue::Object*, std::string>> read_;
   absl::flat_hash_map<std::pair<const Graph*, std::string>, Node*> attrs_;
   absl::flat_hash_map<const c10::ClassType*, absl::flat_hash_map<std::string, size_t>> slots_;
+  absl::flat_hash_map<const c10::FunctionSchema*, std::shared_ptr<const OperatorSchema>> schemas_;
+  absl::flat_hash_map<std::string, std::shared_ptr<const OperatorSchema>> target_schemas_;
 };
 
 }  // namespace
