@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "graph/schema.h"
+#include "graph/status_macros.h"
 
 namespace featx {
 
@@ -371,6 +372,19 @@ bool DefinedBefore(const Node* def, const Node* use) {
   return false;
 }
 
+// A node with several results has a Tuple type; a schema is its operator's.
+absl::Status VerifyTypeAndSchema(const Node& n) {
+  if (n.multiple_results() && !n.value_type().is_tuple()) {
+    return absl::InternalError(
+        absl::StrCat(Describe(n), " has several results but type ", n.type()));
+  }
+  if (n.schema() != nullptr && (!n.IsOperator() || n.schema()->Target() != n.target())) {
+    return absl::InternalError(
+        absl::StrCat(Describe(n), " carries the schema of ", n.schema()->Target()));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status VerifyGraph(const Graph& graph, bool top_level) {
   const auto& nodes = graph.nodes();
   if (nodes.empty() || nodes.back()->op() != OpCode::kOutput) {
@@ -422,14 +436,7 @@ absl::Status VerifyGraph(const Graph& graph, bool top_level) {
         }
         break;
     }
-    if (n.multiple_results() && !n.value_type().is_tuple()) {
-      return absl::InternalError(
-          absl::StrCat(Describe(n), " has several results but type ", n.type()));
-    }
-    if (n.schema() != nullptr && (!n.IsOperator() || n.schema()->Target() != n.target())) {
-      return absl::InternalError(
-          absl::StrCat(Describe(n), " carries the schema of ", n.schema()->Target()));
-    }
+    RETURN_IF_ERROR(VerifyTypeAndSchema(n));
     // Every argument is defined before and lists this node as a user.
     absl::Status status;
     for (const Argument& a : n.args()) {

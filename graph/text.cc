@@ -37,9 +37,10 @@ std::string Token(absl::string_view s) {
 
 class Printer {
  public:
-  std::string Print(const Graph& graph) {
+  std::string Print(const Graph& graph, const PrintOptions& options) {
     std::string out;
     PrintBlock(graph, 0, &out);
+    if (!options.schemas) return out;
     // One line per operator schema the nodes carry, in order of first use,
     // at the end as LLVM lists its declarations.
     std::vector<std::string> targets;
@@ -425,7 +426,9 @@ std::string FormatDouble(double value) {
   return text;
 }
 
-std::string PrintGraph(const Graph& graph) { return Printer().Print(graph); }
+std::string PrintGraph(const Graph& graph, const PrintOptions& options) {
+  return Printer().Print(graph, options);
+}
 
 std::string PrintArgument(const Argument& arg) { return Printer().Arg(arg); }
 
