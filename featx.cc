@@ -22,6 +22,7 @@
 #include "ATen/Functions.h"
 #include "ATen/core/dispatch/Dispatcher.h"
 #include "base/status_macros.h"
+#include "graph/schema.h"
 #include "naming/naming.h"
 #include "naming/select.h"
 #include "pruning/dead_code.h"
@@ -29,6 +30,8 @@
 #include "passes/fold_batchnorm.h"
 #include "passes/fuse_activations.h"
 #include "passes/pipeline.h"
+#include "pruning/pruning.h"
+#include "tracer/from_c10.h"
 #include "torch/csrc/jit/serialization/import.h"
 
 namespace featx {
@@ -65,23 +68,19 @@ absl::StatusOr<std::vector<std::string>> ListedNames(const torch::jit::Module& m
 
 // Types a return node may have. A dict's or tuple's tensors are returned
 // under "key.subkey" / "key.0" (both back ends flatten them).
-bool IsReturnableType(const std::string& type) {
-  if (type == "Tensor" || type == "Dict[str, Tensor]" || type == "List[Tensor]" ||
-      type == "Tensor[]") {
-    return true;
+bool IsReturnableType(const Type& type) {
+  switch (type.kind()) {
+    case Type::Kind::kTensor:
+      return true;
+    case Type::Kind::kList:
+      return type.element().is_tensor();
+    case Type::Kind::kDict:
+      return type.contained()[0] == Type::Str() && type.contained()[1].is_tensor();
+    case Type::Kind::kTuple:
+      return !type.contained().empty() && type.IsTensorOrContainerOfTensors();
+    default:
+      return false;
   }
-  absl::string_view inner;
-  if (absl::StartsWith(type, "Tuple[") && absl::EndsWith(type, "]")) {
-    inner = absl::string_view(type).substr(6, type.size() - 7);
-  } else if (absl::StartsWith(type, "(") && absl::EndsWith(type, ")")) {
-    inner = absl::string_view(type).substr(1, type.size() - 2);
-  } else {
-    return false;
-  }
-  for (absl::string_view part : absl::StrSplit(inner, ", ")) {
-    if (part != "Tensor") return false;
-  }
-  return true;
 }
 
 // One mode's extractor graph: traced, named, with its return nodes selected,
@@ -104,7 +103,7 @@ absl::StatusOr<PrunedMode> SelectForMode(const torch::jit::Module& model, Mode m
   ASSIGN_OR_RETURN(result.selected, SelectOutputs(*result.graph, return_nodes));
   std::vector<Node*> outputs;
   for (const ReturnNode& r : result.selected) {
-    if (!IsReturnableType(r.node->type())) {
+    if (!IsReturnableType(r.node->value_type())) {
       return absl::InvalidArgumentError(absl::StrCat(
           "node '", r.node->name(), "' (for '", r.query, "') is a ", r.node->type(),
           ", not a Tensor, a Dict[str, Tensor], or a tuple or list of tensors; only tensors "
@@ -148,32 +147,46 @@ absl::StatusOr<at::Tensor> TensorAt(const torch::jit::Module& model, const std::
 }
 
 // Schema text and kind of every operator the graph calls, for the emitter.
+// The schema is the one the tracer gave the node; a node a pass made
+// (pruning's aten::clone) has none, and gets the registry's.
 absl::StatusOr<std::map<std::string, OperatorInfo>> OperatorsOf(const Graph& graph) {
   std::map<std::string, OperatorInfo> ops;
   absl::Status status;
   ForEachNodeRecursive(graph, [&](Node* n) {
     if (!status.ok() || !n->IsOperator() || ops.count(n->target())) return;
     if (n->target() == kConv2dRelu) return;  // //passes' own, emitted by the optimized back end
-    c10::Symbol symbol = c10::Symbol::fromQualString(std::string(n->OperatorName()));
-    for (const auto& op : torch::jit::getAllOperatorsFor(symbol)) {
-      if (op->schema().overload_name() != n->OverloadName()) continue;
-      std::ostringstream schema;
-      schema << op->schema();
-      OperatorInfo info{.schema = schema.str()};
-      info.dispatcher =
-          c10::Dispatcher::singleton()
-              .findSchema({std::string(n->OperatorName()), std::string(n->OverloadName())})
-              .has_value();
-      // Only ATen's own operators have at::_ops entry points; others in the
-      // dispatcher (torchvision::nms) are called boxed.
-      info.aten = info.dispatcher && absl::StartsWith(n->OperatorName(), "aten::");
-      ops[n->target()] = info;
+    std::optional<OperatorSchema> schema;
+    if (n->schema() != nullptr) {
+      schema = *n->schema();
+    } else {
+      c10::Symbol symbol = c10::Symbol::fromQualString(std::string(n->OperatorName()));
+      for (const auto& op : torch::jit::getAllOperatorsFor(symbol)) {
+        if (op->schema().overload_name() != n->OverloadName()) continue;
+        absl::StatusOr<OperatorSchema> converted = SchemaFromC10(op->schema());
+        if (!converted.ok()) {
+          status = converted.status();
+          return;
+        }
+        schema = *std::move(converted);
+        break;
+      }
+    }
+    if (!schema.has_value()) {
+      // Structural operators the back ends build themselves.
+      if (n->target() != "prim::TupleIndex" && n->target() != "prim::DictConstruct") {
+        status = absl::NotFoundError(absl::StrCat("no schema for operator ", n->target()));
+      }
       return;
     }
-    // Structural operators the back ends build themselves.
-    if (n->target() != "prim::TupleIndex" && n->target() != "prim::DictConstruct") {
-      status = absl::NotFoundError(absl::StrCat("no schema for operator ", n->target()));
-    }
+    OperatorInfo info{.schema = ToSchemaText(*schema)};
+    info.dispatcher =
+        c10::Dispatcher::singleton()
+            .findSchema({std::string(n->OperatorName()), std::string(n->OverloadName())})
+            .has_value();
+    // Only ATen's own operators have at::_ops entry points; others in the
+    // dispatcher (torchvision::nms) are called boxed.
+    info.aten = info.dispatcher && absl::StartsWith(n->OperatorName(), "aten::");
+    ops[n->target()] = info;
   });
   if (!status.ok()) return status;
   return ops;
@@ -490,14 +503,14 @@ absl::StatusOr<torch::jit::Module> ReferenceModule(const torch::jit::Module& mod
     const std::vector<Argument>& kv = returned.node()->args();
     for (size_t k = 0; k + 1 < kv.size(); k += 2) {
       if (kv[k].kind() != Argument::Kind::kString || !kv[k + 1].is_node() ||
-          kv[k + 1].node()->type() != "Tensor") {
+          !kv[k + 1].node()->value_type().is_tensor()) {
         return unsupported("a dict that is not a Dict[str, Tensor] computed in forward");
       }
       results.push_back(kv[k + 1]);
       result_keys.push_back(absl::StrCat("forward.", kv[k].string_value()));
     }
   } else if (returned.is_node()) {
-    if (!IsReturnableType(returned.node()->type())) {
+    if (!IsReturnableType(returned.node()->value_type())) {
       return unsupported(absl::StrCat("a ", returned.node()->type()));
     }
     results.push_back(returned);
@@ -509,7 +522,7 @@ absl::StatusOr<torch::jit::Module> ReferenceModule(const torch::jit::Module& mod
     for (size_t k = 0; k < returned.elements().size(); ++k) {
       const Argument& e = returned.elements()[k];
       if (e.kind() == Argument::Kind::kNone) continue;  // nothing to compare; see FlattenValue
-      if (!e.is_node() || e.node()->type() != "Tensor") {
+      if (!e.is_node() || !e.node()->value_type().is_tensor()) {
         return unsupported(absl::StrCat("a tuple or list whose element ", k,
                                         " is not a Tensor computed in forward"));
       }
@@ -521,19 +534,19 @@ absl::StatusOr<torch::jit::Module> ReferenceModule(const torch::jit::Module& mod
   }
   for (size_t i = 0; i < selected.size(); ++i) {
     Node* v = selected[i].node;
-    if (!IsReturnableType(v->type())) {
+    if (!IsReturnableType(v->value_type())) {
       return absl::InvalidArgumentError(absl::StrCat(
           "node '", v->name(), "' is a ", v->type(),
           ", not a Tensor, a Dict[str, Tensor], or a tuple or list of tensors"));
     }
     Argument result = Argument::NodeRef(v);
-    if (v->type() == "Tensor") {
+    if (v->value_type().is_tensor()) {
       int after = graph->IndexOf(v) + 1;
       while (graph->nodes()[after]->op() == OpCode::kPlaceholder) ++after;
       Node* clone = graph->InsertBefore(graph->nodes()[after].get(),
                                         {.target = "aten::clone",
                                          .args = {Argument::NodeRef(v), Argument::None()},
-                                         .type = v->type(),
+                                         .type = v->value_type(),
                                          .scope = v->scope()});
       result = Argument::NodeRef(clone);
     }

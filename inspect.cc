@@ -124,7 +124,7 @@ absl::Status PropagateShapes(const torch::jit::Module& model, Graph& graph, Mode
   std::vector<std::string> keys;
   std::vector<size_t> row_of_key;
   for (size_t i = 0; i < nodes.size(); ++i) {
-    if (nodes[i]->type() != "Tensor") continue;
+    if (!nodes[i]->value_type().is_tensor()) continue;
     results.push_back(Argument::NodeRef(nodes[i]));
     keys.push_back(absl::StrCat("#", i));
     row_of_key.push_back(i);

@@ -7,6 +7,8 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "graph/schema.h"
+#include "base/status_macros.h"
 
 namespace featx {
 
@@ -146,6 +148,9 @@ Node::Node(Graph* owner, NodeInit init)
       target_(std::move(init.target)),
       args_(std::move(init.args)),
       type_(std::move(init.type)),
+      multiple_results_(init.multiple_results),
+      type_text_(NodeTypeText(type_, multiple_results_)),
+      schema_(std::move(init.schema)),
       scope_(std::move(init.scope)),
       module_type_(std::move(init.module_type)),
       location_(std::move(init.location)),
@@ -153,6 +158,21 @@ Node::Node(Graph* owner, NodeInit init)
       alias_of_(init.alias_of),
       fx_op_(std::move(init.fx_op)),
       owner_(owner) {}
+
+void Node::set_type(Type type, bool multiple_results) {
+  type_ = std::move(type);
+  multiple_results_ = multiple_results;
+  type_text_ = NodeTypeText(type_, multiple_results_);
+}
+
+std::string NodeTypeText(const Type& type, bool multiple_results) {
+  if (!multiple_results || !type.is_tuple()) return type.ToString();
+  std::string text = "(";
+  for (size_t i = 0; i < type.contained().size(); ++i) {
+    absl::StrAppend(&text, i > 0 ? ", " : "", type.contained()[i].ToString());
+  }
+  return text + ")";
+}
 
 bool Node::IsOperator() const {
   return op_ == OpCode::kCallFunction && target_.find("::") != std::string::npos;
@@ -352,6 +372,19 @@ bool DefinedBefore(const Node* def, const Node* use) {
   return false;
 }
 
+// A node with several results has a Tuple type; a schema is its operator's.
+absl::Status VerifyTypeAndSchema(const Node& n) {
+  if (n.multiple_results() && !n.value_type().is_tuple()) {
+    return absl::InternalError(
+        absl::StrCat(Describe(n), " has several results but type ", n.type()));
+  }
+  if (n.schema() != nullptr && (!n.IsOperator() || n.schema()->Target() != n.target())) {
+    return absl::InternalError(
+        absl::StrCat(Describe(n), " carries the schema of ", n.schema()->Target()));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status VerifyGraph(const Graph& graph, bool top_level) {
   const auto& nodes = graph.nodes();
   if (nodes.empty() || nodes.back()->op() != OpCode::kOutput) {
@@ -403,6 +436,7 @@ absl::Status VerifyGraph(const Graph& graph, bool top_level) {
         }
         break;
     }
+    RETURN_IF_ERROR(VerifyTypeAndSchema(n));
     // Every argument is defined before and lists this node as a user.
     absl::Status status;
     for (const Argument& a : n.args()) {

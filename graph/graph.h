@@ -33,11 +33,13 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "graph/type.h"
 
 namespace featx {
 
 class Graph;
 class Node;
+struct OperatorSchema;  // schema.h
 
 enum class OpCode {
   kPlaceholder,   // a graph input; target is the argument name
@@ -104,7 +106,17 @@ struct NodeInit {
   OpCode op = OpCode::kCallFunction;
   std::string target;
   std::vector<Argument> args;
-  std::string type = "Tensor";  // TorchScript spelling: "Tensor", "int[]", "(Tensor, Tensor?)"
+  // The type of the node's value. A node with several results (an operator
+  // returning (Tensor, Tensor), an `if` or `loop` carrying two values) has
+  // their Tuple as its type and `multiple_results` set: its value is that
+  // tuple, taken apart by getitem nodes, but a back end that rebuilds the
+  // node makes several results, not one tuple.
+  Type type;
+  bool multiple_results = false;
+  // call_function of an operator: its schema, shared by every node of that
+  // operator (the tracer makes one per operator). Null where unknown: a text
+  // graph without `schema` lines, or a node a pass made.
+  std::shared_ptr<const OperatorSchema> schema;
   std::string scope;            // module path the node was traced in: "layer1.0"
   // call_module: the module's TorchScript class; get_attr: "parameter" or "buffer".
   std::string module_type;
@@ -130,7 +142,16 @@ class Node {
   OpCode op() const { return op_; }
   const std::string& target() const { return target_; }
   const std::vector<Argument>& args() const { return args_; }
-  const std::string& type() const { return type_; }
+  // The node's value type, and whether it stands for several results.
+  const Type& value_type() const { return type_; }
+  bool multiple_results() const { return multiple_results_; }
+  // The type as text: Type::ToString(), or "(A, B)" for several results.
+  // Kept for the C++ emitter, which still reads types as text; new code uses
+  // value_type().
+  const std::string& type() const { return type_text_; }
+  // The operator's schema (see NodeInit::schema), or null.
+  const OperatorSchema* schema() const { return schema_.get(); }
+  const std::shared_ptr<const OperatorSchema>& shared_schema() const { return schema_; }
   const std::string& scope() const { return scope_; }
   const std::string& module_type() const { return module_type_; }
   const std::string& location() const { return location_; }
@@ -147,7 +168,8 @@ class Node {
   // The human-readable name, once naming has run; empty before.
   const std::string& name() const { return name_; }
   void set_name(std::string name) { name_ = std::move(name); }
-  void set_type(std::string type) { type_ = std::move(type); }
+  void set_type(Type type, bool multiple_results = false);
+  void set_schema(std::shared_ptr<const OperatorSchema> schema) { schema_ = std::move(schema); }
 
   // For call_function of an operator: "aten::add" and "Tensor" of
   // "aten::add.Tensor". For other nodes the target and "".
@@ -166,7 +188,10 @@ class Node {
   OpCode op_;
   std::string target_;
   std::vector<Argument> args_;
-  std::string type_;
+  Type type_;
+  bool multiple_results_;
+  std::string type_text_;
+  std::shared_ptr<const OperatorSchema> schema_;
   std::string scope_;
   std::string module_type_;
   std::string location_;
@@ -228,10 +253,17 @@ class Graph {
   Node* parent_ = nullptr;
 };
 
+// The text of a node's type: `type.ToString()`, or for several results their
+// types in parentheses, "(Tensor, Optional[Tensor])". Precondition: if
+// `multiple_results`, `type` is a Tuple.
+std::string NodeTypeText(const Type& type, bool multiple_results);
+
 // Checks the graph's invariants: every argument node is defined earlier in this
 // graph or an enclosing one, users match arguments exactly, placeholders come
 // first, there is exactly one output node and it is last, and each opcode has
-// its required fields and blocks. Returns Internal with the offending node.
+// its required fields and blocks, a node with several results has a Tuple
+// type, and a schema belongs to its node's target. Returns Internal with the
+// offending node.
 absl::Status Verify(const Graph& graph);
 
 // Visits every node of `graph` and of its nested blocks, in execution order

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "gmock/gmock.h"
+#include "graph/schema.h"
 #include "graph/text.h"
 #include "gtest/gtest.h"
 
@@ -37,7 +38,7 @@ TEST(GraphTest, AppendRecordsUsersInOrder) {
                       .args = {Argument::List({Argument::NodeRef(a), Argument::NodeRef(x),
                                                Argument::NodeRef(a)}),
                                Argument::Int(1)}});
-  g.Append({.op = OpCode::kOutput, .args = {Argument::NodeRef(b)}, .type = ""});
+  g.Append({.op = OpCode::kOutput, .args = {Argument::NodeRef(b)}, .type = Type::None()});
   EXPECT_THAT(x->users(), ElementsAre(a, b));
   EXPECT_THAT(a->users(), ElementsAre(b));  // used twice by b, listed once
   EXPECT_TRUE(Verify(g).ok()) << Verify(g);
@@ -98,7 +99,7 @@ TEST(GraphTest, InsertBeforeKeepsOrder) {
 TEST(VerifyTest, RejectsNodeAfterOutput) {
   Graph g;
   Node* x = g.Append({.op = OpCode::kPlaceholder, .target = "x"});
-  g.Append({.op = OpCode::kOutput, .args = {Argument::NodeRef(x)}, .type = ""});
+  g.Append({.op = OpCode::kOutput, .args = {Argument::NodeRef(x)}, .type = Type::None()});
   g.Append({.target = "aten::relu", .args = {Argument::NodeRef(x)}});
   absl::Status s = Verify(g);
   EXPECT_EQ(s.code(), absl::StatusCode::kInternal);
@@ -108,8 +109,8 @@ TEST(VerifyTest, RejectsNodeAfterOutput) {
 TEST(VerifyTest, RejectsTwoOutputs) {
   Graph g;
   Node* x = g.Append({.op = OpCode::kPlaceholder, .target = "x"});
-  g.Append({.op = OpCode::kOutput, .args = {Argument::NodeRef(x)}, .type = ""});
-  g.Append({.op = OpCode::kOutput, .args = {Argument::NodeRef(x)}, .type = ""});
+  g.Append({.op = OpCode::kOutput, .args = {Argument::NodeRef(x)}, .type = Type::None()});
+  g.Append({.op = OpCode::kOutput, .args = {Argument::NodeRef(x)}, .type = Type::None()});
   EXPECT_THAT(Verify(g).message(), HasSubstr("output node is not the last"));
 }
 
@@ -118,7 +119,7 @@ TEST(VerifyTest, RejectsForwardReference) {
   Node* x = g.Append({.op = OpCode::kPlaceholder, .target = "x"});
   Node* a = g.Append({.target = "aten::relu", .args = {Argument::NodeRef(x)}});
   Node* b = g.Append({.target = "aten::neg", .args = {Argument::NodeRef(x)}});
-  g.Append({.op = OpCode::kOutput, .args = {Argument::NodeRef(a)}, .type = ""});
+  g.Append({.op = OpCode::kOutput, .args = {Argument::NodeRef(a)}, .type = Type::None()});
   g.SetArgs(a, {Argument::NodeRef(b)});
   absl::Status s = Verify(g);
   EXPECT_EQ(s.code(), absl::StatusCode::kInternal);
@@ -166,12 +167,84 @@ output(%0)
 TEST(TextTest, RoundTripsEveryArgumentKind) {
   constexpr absl::string_view kText =
       R"txt(%0 = placeholder "input x" : Tensor name=x
-%1 = call_function aten::f(%0, None, true, false, -3, 0.1, 1e-05, 2.0, inf, nan, "a\"b\n", device("cpu"), [1, [2, %0]], (%0,), ()) : "(Tensor, Tensor?)" scope=a.b loc=m.py:3:4
+%1 = call_function aten::f(%0, None, true, false, -3, 0.1, 1e-05, 2.0, inf, nan, "a\"b\n", device("cpu"), [1, [2, %0]], (%0,), ()) : (Tensor, Optional[Tensor]) scope=a.b loc=m.py:3:4
 output(%1)
 )txt";
   std::unique_ptr<Graph> g = Parse(kText);
   EXPECT_EQ(PrintGraph(*g), kText);
   EXPECT_TRUE(Verify(*g).ok()) << Verify(*g);
+}
+
+TEST(TextTest, TypesParseInEitherSpellingAndPrintCanonically) {
+  std::unique_ptr<Graph> g = Parse(R"txt(%0 = placeholder x : Tensor
+%1 = call_function aten::size(%0) : int[]
+%2 = call_function aten::max.dim(%0, 1) : "(Tensor, Tensor?)"
+%3 = call_function prim::TupleConstruct(%0, %1) : (Tensor, int[])
+%4 = call_function prim::TupleConstruct(%0, %1) : Tuple[Tensor, List[int]]
+%5 = call_function prim::DictConstruct("a", %0) : Dict(str, Tensor) scope=a
+output(%2)
+)txt");
+  const auto& n = g->nodes();
+  EXPECT_EQ(n[1]->value_type(), Type::List(Type::Int()));
+  EXPECT_FALSE(n[1]->multiple_results());
+  EXPECT_TRUE(n[2]->multiple_results());
+  EXPECT_EQ(n[2]->value_type(), Type::Tuple({Type::Tensor(), Type::Optional(Type::Tensor())}));
+  EXPECT_EQ(n[2]->type(), "(Tensor, Optional[Tensor])");
+  // "(A, B)" after ':' means several results; Tuple[A, B] one tuple value.
+  EXPECT_TRUE(n[3]->multiple_results());
+  EXPECT_FALSE(n[4]->multiple_results());
+  EXPECT_EQ(n[3]->value_type(), n[4]->value_type());
+  EXPECT_EQ(PrintGraph(*g), R"(%0 = placeholder x : Tensor
+%1 = call_function aten::size(%0) : List[int]
+%2 = call_function aten::max.dim(%0, 1) : (Tensor, Optional[Tensor])
+%3 = call_function prim::TupleConstruct(%0, %1) : (Tensor, List[int])
+%4 = call_function prim::TupleConstruct(%0, %1) : Tuple[Tensor, List[int]]
+%5 = call_function prim::DictConstruct("a", %0) : Dict[str, Tensor] scope=a
+output(%2)
+)");
+}
+
+TEST(TextTest, RoundTripsOperatorSchemas) {
+  constexpr absl::string_view kText = R"(%0 = placeholder x : Tensor
+%1 = call_function aten::add_.Tensor(%0, %0, 1) : Tensor mutates=0 alias_of=0
+%2 = if(true) : Tensor {
+  %3 = call_function aten::add_.Tensor(%1, %0, 2) : Tensor
+  %4 = call_function aten::relu(%3) : Tensor
+  output(%4)
+} {
+  output(%1)
+}
+output(%2)
+schema aten::add_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)
+schema aten::relu(Tensor self) -> Tensor
+)";
+  std::unique_ptr<Graph> g = Parse(kText);
+  EXPECT_EQ(PrintGraph(*g, {.schemas = true}), kText);
+  EXPECT_TRUE(Verify(*g).ok()) << Verify(*g);
+  // Without the option, the nodes only.
+  EXPECT_EQ(PrintGraph(*g), kText.substr(0, kText.find("schema ")));
+  const Node* add = g->nodes()[1].get();
+  ASSERT_NE(add->schema(), nullptr);
+  EXPECT_EQ(add->schema()->arguments[2].name, "alpha");
+  // One schema per target, shared by the nodes in blocks too.
+  const Node* inner = g->nodes()[2]->blocks()[0]->nodes()[0].get();
+  EXPECT_EQ(inner->shared_schema(), add->shared_schema());
+  EXPECT_EQ(g->nodes()[0]->schema(), nullptr);
+}
+
+TEST(TextTest, RejectsBadSchemaLine) {
+  absl::StatusOr<std::unique_ptr<Graph>> g =
+      ParseGraph("%0 = placeholder x : Tensor\noutput(%0)\nschema aten::f(Tensor x\n");
+  EXPECT_EQ(g.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(g.status().message()), HasSubstr("graph text line 3"));
+}
+
+TEST(GraphTest, VerifyRejectsSeveralResultsThatAreNotATuple) {
+  Graph g;
+  Node* x = g.Append({.op = OpCode::kPlaceholder, .target = "x"});
+  g.Append({.target = "aten::f", .args = {Argument::NodeRef(x)}, .multiple_results = true});
+  g.Append({.op = OpCode::kOutput, .args = {Argument::NodeRef(x)}, .type = Type::None()});
+  EXPECT_THAT(std::string(Verify(g).message()), HasSubstr("has several results but type Tensor"));
 }
 
 TEST(TextTest, RoundTripsNestedBlocks) {

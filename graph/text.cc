@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/status_macros.h"
+#include "graph/schema.h"
 
 namespace featx {
 
@@ -36,9 +37,20 @@ std::string Token(absl::string_view s) {
 
 class Printer {
  public:
-  std::string Print(const Graph& graph) {
+  std::string Print(const Graph& graph, const PrintOptions& options) {
     std::string out;
     PrintBlock(graph, 0, &out);
+    if (!options.schemas) return out;
+    // One line per operator schema the nodes carry, in order of first use,
+    // at the end as LLVM lists its declarations.
+    std::vector<std::string> targets;
+    absl::flat_hash_map<std::string, const OperatorSchema*> schemas;
+    ForEachNodeRecursive(graph, [&](Node* n) {
+      if (n->schema() != nullptr && schemas.emplace(n->target(), n->schema()).second) {
+        targets.push_back(n->target());
+      }
+    });
+    for (const std::string& t : targets) absl::StrAppend(&out, "schema ", ToSchemaText(*schemas[t]), "\n");
     return out;
   }
 
@@ -92,7 +104,7 @@ class Printer {
       bool has_call_args = n.op() != OpCode::kPlaceholder && n.op() != OpCode::kGetAttr;
       if (!n.target().empty()) absl::StrAppend(out, has_call_args ? " " : " ", Token(n.target()));
       if (has_call_args) absl::StrAppend(out, "(", arg_text, ")");
-      absl::StrAppend(out, " : ", Token(n.type()));
+      absl::StrAppend(out, " : ", n.type());
       if (!n.scope().empty()) absl::StrAppend(out, " scope=", Token(n.scope()));
       if (!n.module_type().empty()) absl::StrAppend(out, " class=", Token(n.module_type()));
       if (!n.name().empty()) absl::StrAppend(out, " name=", Token(n.name()));
@@ -149,6 +161,28 @@ class LineParser {
     std::string token(rest_.substr(0, n));
     rest_.remove_prefix(n);
     return token;
+  }
+
+  // A node's type: "Tensor", "Tuple[Tensor, int]", or "(Tensor, Tensor)" for
+  // several results. A quoted type ("\"Dict[str, Tensor]\"", as types were
+  // printed before they were structured) is read too.
+  absl::Status ReadNodeType(NodeInit& init) {
+    SkipSpace();
+    if (!rest_.empty() && rest_[0] == '"') {
+      ASSIGN_OR_RETURN(std::string quoted, ReadQuoted());
+      absl::string_view text = quoted;
+      return ReadNodeTypeFrom(&text, init);
+    }
+    return ReadNodeTypeFrom(&rest_, init);
+  }
+
+  absl::Status ReadNodeTypeFrom(absl::string_view* text, NodeInit& init) {
+    *text = absl::StripLeadingAsciiWhitespace(*text);
+    init.multiple_results = absl::StartsWith(*text, "(");
+    absl::StatusOr<Type> type = ConsumeType(text);
+    if (!type.ok()) return Error(type.status().message());
+    init.type = *std::move(type);
+    return absl::OkStatus();
   }
 
   // A node id after '%': letters, digits, '_' and '.'.
@@ -259,6 +293,10 @@ class Parser {
     auto graph = std::make_unique<Graph>();
     ASSIGN_OR_RETURN(absl::string_view end, ParseBlock(graph.get()));
     if (!end.empty()) return LineError("unexpected '}'");
+    ForEachNodeRecursive(*graph, [&](Node* n) {
+      auto it = schemas_.find(n->target());
+      if (it != schemas_.end() && n->IsOperator()) n->set_schema(it->second);
+    });
     return graph;
   }
 
@@ -275,6 +313,13 @@ class Parser {
       line_no_ = next_;
       if (line.empty() || absl::StartsWith(line, "#")) continue;
       if (line[0] == '}') return line;
+      if (absl::ConsumePrefix(&line, "schema ")) {
+        absl::StatusOr<OperatorSchema> schema = ParseSchema(line);
+        if (!schema.ok()) return LineError(schema.status().message());
+        std::string target = schema->Target();
+        schemas_[target] = std::make_shared<const OperatorSchema>(*std::move(schema));
+        continue;
+      }
       absl::Status s = ParseNode(line, graph);
       if (!s.ok()) return LineError(s.message());
     }
@@ -286,7 +331,7 @@ class Parser {
     if (p.Consume("output(")) {
       ASSIGN_OR_RETURN(std::vector<Argument> args, p.ReadArgs(')'));
       if (!p.AtEnd()) return p.Error("trailing text");
-      graph->Append({.op = OpCode::kOutput, .args = std::move(args), .type = ""});
+      graph->Append({.op = OpCode::kOutput, .args = std::move(args), .type = Type::None()});
       return absl::OkStatus();
     }
     RETURN_IF_ERROR(p.Expect("%"));
@@ -308,7 +353,7 @@ class Parser {
       ASSIGN_OR_RETURN(init.args, p.ReadArgs(')'));
     }
     RETURN_IF_ERROR(p.Expect(":"));
-    ASSIGN_OR_RETURN(init.type, p.ReadToken());
+    RETURN_IF_ERROR(p.ReadNodeType(init));
     std::string name;
     bool opens_block = false;
     while (!p.AtEnd()) {
@@ -363,6 +408,7 @@ class Parser {
   size_t next_ = 0;
   size_t line_no_ = 0;
   absl::flat_hash_map<std::string, Node*> ids_;
+  absl::flat_hash_map<std::string, std::shared_ptr<const OperatorSchema>> schemas_;
 };
 
 }  // namespace
@@ -380,7 +426,9 @@ std::string FormatDouble(double value) {
   return text;
 }
 
-std::string PrintGraph(const Graph& graph) { return Printer().Print(graph); }
+std::string PrintGraph(const Graph& graph, const PrintOptions& options) {
+  return Printer().Print(graph, options);
+}
 
 std::string PrintArgument(const Argument& arg) { return Printer().Arg(arg); }
 

@@ -18,9 +18,16 @@
 //
 // Arguments: %N (a node's value), None, true, false, integers, floats (always
 // with a '.', 'e', inf or nan), "strings" with C escapes, device("cpu"),
-// [lists] and (tuples,). Optional attributes after the type: scope=, class=,
+// [lists] and (tuples,). The type after ':' is a Type in its canonical
+// spelling ("Tensor", "List[int]", "Dict[str, Tensor]"; either spelling
+// parses), or "(A, B)" for a node with several results. Optional attributes
+// after the type: scope=, class=,
 // name=, mutates=0+1, alias_of=0, loc=. A token with characters outside [A-Za-z0-9_.:<>?*[]-] is quoted.
 // Node numbers count every node, blocks included, in printing order.
+// With PrintOptions::schemas, the operator schemas that nodes carry follow
+// the nodes, one line each, in order of first use; parsing gives them to
+// every operator node of that target:
+//   schema aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor
 
 #ifndef FEATX_GRAPH_TEXT_H_
 #define FEATX_GRAPH_TEXT_H_
@@ -34,7 +41,14 @@
 
 namespace featx {
 
-std::string PrintGraph(const Graph& graph);
+struct PrintOptions {
+  // Also print the `schema` lines (see above), so that parsing gives the
+  // nodes their schemas back. Off by default: `featx graph` and pass tests
+  // show the nodes only.
+  bool schemas = false;
+};
+
+std::string PrintGraph(const Graph& graph, const PrintOptions& options = {});
 
 // Parses the text form. Errors are InvalidArgument with the line number.
 absl::StatusOr<std::unique_ptr<Graph>> ParseGraph(absl::string_view text);

@@ -52,7 +52,7 @@ std::optional<Conv2dCall> MatchConv2d(const Node& node) {
   const std::vector<Argument>& a = node.args();
   Conv2dCall call;
   call.relu = node.target() == kConv2dRelu;
-  if (!a[0].is_node() || a[0].node()->type() != "Tensor") return std::nullopt;
+  if (!a[0].is_node() || !a[0].node()->value_type().is_tensor()) return std::nullopt;
   call.input = a[0].node();
   if (!a[1].is_node() || a[1].node()->op() != OpCode::kGetAttr) return std::nullopt;
   call.weight = a[1].node()->target();

@@ -51,7 +51,7 @@ absl::StatusOr<bool> ProtectOutputs(Graph& graph, std::vector<std::string>* copi
                                      {.op = OpCode::kCallFunction,
                                       .target = "aten::clone",
                                       .args = {Argument::NodeRef(v), Argument::None()},
-                                      .type = v->type(),
+                                      .type = v->value_type(),
                                       .scope = v->scope()});
     clone->set_name(CloneName(graph, *v, taken_names));
     for (Argument& a : results) {

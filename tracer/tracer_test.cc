@@ -2,13 +2,16 @@
 
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
+#include "graph/schema.h"
 #include "graph/text.h"
 #include "gtest/gtest.h"
 #include "naming/naming.h"
+#include "torch/csrc/jit/runtime/operator.h"
 #include "torch/csrc/jit/serialization/import.h"
 
 namespace featx {
@@ -84,6 +87,48 @@ TEST(TraceTest, TuplesAreTakenApartWithGetitem) {
   EXPECT_EQ(attn.op(), OpCode::kCallModule);
   EXPECT_EQ(attn.module_type(), "__torch__.torch.nn.modules.activation.MultiheadAttention");
   EXPECT_EQ(attn.type(), "Tuple[Tensor, Optional[Tensor]]");
+  EXPECT_EQ(attn.value_type(), Type::Tuple({Type::Tensor(), Type::Optional(Type::Tensor())}));
+  EXPECT_FALSE(attn.multiple_results());
+}
+
+// Every operator node of a real model carries its schema, as LibTorch's
+// registry has it, and the graph with its types and schemas survives the
+// text form.
+TEST(TraceTest, OperatorNodesCarryTheirSchemaAndTheTextFormRoundTrips) {
+  torch::jit::Module m = torch::jit::load("fixtures/resnet18.pt");
+  // With the leaves' bodies: conv2d, batch_norm, relu_, max_pool2d, ...
+  absl::StatusOr<std::unique_ptr<Graph>> g = Trace(m, Mode::kEval, {.with_bodies = true});
+  ASSERT_TRUE(g.ok()) << g.status();
+  int operators = 0;
+  ForEachNodeRecursive(**g, [&](Node* n) {
+    if (!n->IsOperator()) return;
+    ++operators;
+    ASSERT_NE(n->schema(), nullptr) << n->target();
+    EXPECT_EQ(n->schema()->Target(), n->target());
+    c10::Symbol symbol = c10::Symbol::fromQualString(std::string(n->OperatorName()));
+    std::string want;
+    for (const auto& op : torch::jit::getAllOperatorsFor(symbol)) {
+      if (op->schema().overload_name() != n->OverloadName()) continue;
+      std::ostringstream text;
+      text << op->schema();
+      want = text.str();
+    }
+    EXPECT_EQ(ToSchemaText(*n->schema()), want);
+  });
+  EXPECT_GT(operators, 50);
+  const Node* add = nullptr;
+  for (const auto& n : (*g)->nodes()) {
+    if (n->target() == "aten::add_.Tensor") add = n.get();
+  }
+  ASSERT_NE(add, nullptr);
+  EXPECT_EQ(add->schema()->arguments[2].name, "alpha");
+  EXPECT_THAT(add->mutates(), ElementsAre(0));
+  std::string text = PrintGraph(**g, {.schemas = true});
+  absl::StatusOr<std::unique_ptr<Graph>> parsed = ParseGraph(text);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(PrintGraph(**parsed, {.schemas = true}), text);
+  EXPECT_THAT(text, HasSubstr("\nschema aten::add_.Tensor(Tensor(a!) self, Tensor other, *, "
+                              "Scalar alpha=1) -> Tensor(a!)\n"));
 }
 
 TEST(TraceTest, DataDependentIfStaysStructured) {
