@@ -113,6 +113,7 @@ constexpr Row kRows[] = {
     {"aten::add.int_float", {"($0 + $1)"}},
     {"aten::sub.float_int", {"($0 - $1)"}},
     {"aten::sub.int_float", {"($0 - $1)"}},
+    {"aten::gt.float_int", {"($0 > $1)"}},
     {"aten::eq.str", {"($0 == $1)"}},
     {"aten::ne.str", {"($0 != $1)"}},
     {"aten::eq.bool", {"($0 == $1)"}},

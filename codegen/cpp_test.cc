@@ -65,6 +65,7 @@ const std::map<std::string, OperatorInfo>& Schemas() {
       {"aten::floor.float", {"aten::floor.float(float a) -> int", false}},
       {"aten::mul.float", {"aten::mul.float(float a, float b) -> float", false}},
       {"aten::Float.int", {"aten::Float.int(int a) -> float", false}},
+      {"aten::gt.float_int", {"aten::gt.float_int(float a, int b) -> bool", false}},
       // No typed form: called boxed.
       {"aten::log.float", {"aten::log.float(float a) -> float", false}},
       {"torchvision::nms",
@@ -205,6 +206,25 @@ output(%12)
 output(%1, %3, %4, %0)
 )g",
        {"d", "t", "i", "x"},
+       Schemas()},
+      // A mixed float/int comparison (`x.dim() * 0.5 > 1`): one row of the
+      // lowering table.
+      {"mixed_compare",
+       R"g(%0 = placeholder x : Tensor
+%1 = call_function aten::dim(%0) : int
+%2 = call_function aten::Float.int(%1) : float
+%3 = call_function aten::mul.float(%2, 0.5) : float
+%4 = call_function aten::gt.float_int(%3, 1) : bool
+%5 = if(%4) : NoneType {
+  %6 = call_function prim::RaiseException("too many dimensions", None) : NoneType
+  output()
+} {
+  output()
+}
+%7 = call_function aten::relu_(%0) : Tensor mutates=0 alias_of=0
+output(%7)
+)g",
+       {"relu"},
        Schemas()},
   };
 }

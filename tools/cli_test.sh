@@ -536,7 +536,10 @@ EOF
 run graph "$CNN" --format=svg --return_nodes=blocks.1 --out="$TMP/cnn.svg"
 expect_rc 0
 expect_empty_stderr
-grep -q '<svg' "$TMP/cnn.svg" && grep -q 'featx-output' "$TMP/cnn.svg" || fail "expected an SVG with the output's class"
+# Graphviz 2.43 drops `class` from SVG; the colours stay: one amber output, 18 grey nodes
+# (blocks.2, blocks.3, global_pool, flatten, cls, output).
+grep -q '<svg' "$TMP/cnn.svg" && [[ $(grep -c 'fill="#ffe082"' "$TMP/cnn.svg") -eq 1 ]] &&
+  [[ $(grep -c 'fill="#f5f5f5"' "$TMP/cnn.svg") -eq 18 ]] || fail "expected an SVG with one output and 18 greyed nodes"
 run graph "$CNN" --format=png --out="$TMP/cnn.png"
 expect_rc 0
 [[ "$(head -c 4 "$TMP/cnn.png" | tail -c 3)" == "PNG" ]] || fail "expected a PNG"

@@ -13,7 +13,8 @@
 // no pointers or hash order), so it can be compared in tests.
 //
 // Markers for tools and tests: highlighted boxes carry class="featx-output",
-// greyed ones class="featx-pruned" (Graphviz copies `class` into SVG).
+// greyed ones class="featx-pruned" (Graphviz 2.44 and later copy `class` into
+// SVG; Debian 12's 2.43 drops it, and only the colours show).
 //
 // Example:
 //   NameNodes(graph);
