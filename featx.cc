@@ -105,7 +105,7 @@ absl::StatusOr<PrunedMode> SelectForMode(const torch::jit::Module& model, Mode m
   for (const ReturnNode& r : result.selected) {
     if (!IsReturnableType(r.node->value_type())) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "node '", r.node->name(), "' (for '", r.query, "') is a ", r.node->type(),
+          "node '", r.node->name(), "' (for '", r.query, "') is a ", NodeTypeText(*r.node),
           ", not a Tensor, a Dict[str, Tensor], or a tuple or list of tensors; only tensors "
           "can be returned"));
     }
@@ -178,7 +178,7 @@ absl::StatusOr<std::map<std::string, OperatorInfo>> OperatorsOf(const Graph& gra
       }
       return;
     }
-    OperatorInfo info{.schema = ToSchemaText(*schema)};
+    OperatorInfo info{.schema = *std::move(schema)};
     info.dispatcher =
         c10::Dispatcher::singleton()
             .findSchema({std::string(n->OperatorName()), std::string(n->OverloadName())})
@@ -511,7 +511,7 @@ absl::StatusOr<torch::jit::Module> ReferenceModule(const torch::jit::Module& mod
     }
   } else if (returned.is_node()) {
     if (!IsReturnableType(returned.node()->value_type())) {
-      return unsupported(absl::StrCat("a ", returned.node()->type()));
+      return unsupported(absl::StrCat("a ", NodeTypeText(*returned.node())));
     }
     results.push_back(returned);
     result_keys.push_back("forward");
@@ -536,7 +536,7 @@ absl::StatusOr<torch::jit::Module> ReferenceModule(const torch::jit::Module& mod
     Node* v = selected[i].node;
     if (!IsReturnableType(v->value_type())) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "node '", v->name(), "' is a ", v->type(),
+          "node '", v->name(), "' is a ", NodeTypeText(*v),
           ", not a Tensor, a Dict[str, Tensor], or a tuple or list of tensors"));
     }
     Argument result = Argument::NodeRef(v);

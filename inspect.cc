@@ -213,7 +213,7 @@ absl::StatusOr<std::vector<NodeDescription>> DescribeNodes(const torch::jit::Mod
                     .opcode = std::string(OpCodeName(n.op())),
                     .target = std::move(target),
                     .module = ModulePath(n),
-                    .type = n.type()});
+                    .type = NodeTypeText(n)});
     nodes.push_back(node.get());
   }
   if (!query.input_shape.empty()) {

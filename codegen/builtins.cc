@@ -16,19 +16,20 @@ namespace {
 
 // list(x): a mutable copy of a list node or a list literal.
 absl::StatusOr<std::string> ListCopy(const LoweringContext& c) {
-  ASSIGN_OR_RETURN(std::string elem_type, CppType(ListElementType(c.node.type())));
+  const Type& type = c.node.value_type();
+  ASSIGN_OR_RETURN(std::string elem_type, CppType(type.is_list() ? type.element() : type));
   const Argument& a = c.node.args()[0];
   if (a.is_node()) return c.exprs.Value(a.node());
   std::vector<std::string> parts;
   for (const Argument& e : a.elements()) {
-    ASSIGN_OR_RETURN(std::string p, c.exprs.Expr(e, ""));
+    ASSIGN_OR_RETURN(std::string p, c.exprs.Expr(e, ParamType()));
     parts.push_back(p);
   }
   return absl::StrCat("std::vector<", elem_type, ">{", absl::StrJoin(parts, ", "), "}");
 }
 
 bool IsNoneValue(const Argument& a) {
-  return a.kind() == Argument::Kind::kNone || (a.is_node() && a.node()->type() == "NoneType");
+  return a.kind() == Argument::Kind::kNone || (a.is_node() && a.node()->value_type().is_none());
 }
 
 // `x is None` / `x is not None`: constant for a value that cannot be None,
@@ -41,8 +42,8 @@ absl::StatusOr<std::string> IsNone(const LoweringContext& c, bool is) {
     value = &args[1];
   } else if (IsNoneValue(args[1])) {
     value = &args[0];
-  } else if (args[0].is_node() && args[1].is_node() && args[0].node()->type() == "Tensor" &&
-             args[1].node()->type() == "Tensor") {
+  } else if (args[0].is_node() && args[1].is_node() && args[0].node()->value_type().is_tensor() &&
+             args[1].node()->value_type().is_tensor()) {
     // Tensor identity (MultiheadAttention's `query is key`).
     ASSIGN_OR_RETURN(std::string a, c.exprs.Value(args[0].node()));
     ASSIGN_OR_RETURN(std::string b, c.exprs.Value(args[1].node()));
@@ -52,7 +53,7 @@ absl::StatusOr<std::string> IsNone(const LoweringContext& c, bool is) {
   }
   if (IsNoneValue(*value)) return std::string(is ? "true" : "false");
   if (!value->is_node()) return std::string(is ? "false" : "true");
-  if (IsOptionalType(value->node()->type())) {
+  if (value->node()->value_type().is_optional()) {
     ASSIGN_OR_RETURN(std::string v, c.exprs.Value(value->node()));
     return absl::StrCat(is ? "!" : "", v, ".has_value()");
   }

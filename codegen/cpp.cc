@@ -67,7 +67,7 @@ std::vector<OutputField> Fields(const CppExtractorInput& input,
     const Argument& a = input.graph->output()->args()[i];
     OutputField f;
     f.name = fields.Unique(input.keys[i]);
-    f.type = a.is_node() ? a.node()->type() : "Tensor";
+    f.type = a.is_node() ? a.node()->value_type() : Type::Tensor();
     absl::StatusOr<std::string> cpp = CppType(f.type);
     f.cpp_type = cpp.ok() ? *cpp : "at::Tensor";
     f.key = input.keys[i];

@@ -46,13 +46,15 @@
 #include "codegen/names.h"    // Namespace, SnakeCase
 #include "codegen/weights.h"  // kWeightsFormatVersion
 #include "graph/graph.h"
+#include "graph/schema.h"
 
 namespace featx {
 
 // What the emitter knows about one operator target ("aten::add.Tensor").
 struct OperatorInfo {
-  // The full schema: "aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor".
-  std::string schema;
+  // Its schema: the node's own (Node::schema()), or the registry's for a node
+  // a pass made (pruning's aten::clone).
+  OperatorSchema schema;
   // True if it is a dispatcher (ATen) operator with an at::_ops entry.
   bool aten = false;
   // True if the c10 dispatcher has it (ATen and other libraries' operators,

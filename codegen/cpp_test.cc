@@ -34,8 +34,18 @@ struct Case {
 
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
+// The operators the cases call: schema text (as LibTorch prints it), whether
+// ATen has an at::_ops entry, whether the dispatcher has it.
+struct OperatorRow {
+  std::string schema;
+  bool aten = false;
+  bool dispatcher = false;
+};
+
 const std::map<std::string, OperatorInfo>& Schemas() {
-  static const auto* schemas = new std::map<std::string, OperatorInfo>{
+  static const auto* schemas = [] {
+    auto* infos = new std::map<std::string, OperatorInfo>;
+    for (const auto& [target, row] : std::map<std::string, OperatorRow>{
       {"aten::conv2d",
        {"aten::conv2d(Tensor input, Tensor weight, Tensor? bias=None, int[2] stride=1, "
         "int[2] padding=0, int[2] dilation=1, int groups=1) -> Tensor",
@@ -82,7 +92,15 @@ const std::map<std::string, OperatorInfo>& Schemas() {
       {"prim::Frobnicate", {"prim::Frobnicate(Tensor x, int[] s) -> (Tensor, int)", false}},
       {"aten::chunk",
        {"aten::chunk(Tensor(a -> *) self, int chunks, int dim=0) -> Tensor(a)[]", true, true}},
-  };
+         }) {
+      absl::StatusOr<OperatorSchema> schema = ParseSchema(row.schema);
+      EXPECT_TRUE(schema.ok()) << schema.status();
+      (*infos)[target] = OperatorInfo{.schema = schema.value_or(OperatorSchema{}),
+                                      .aten = row.aten,
+                                      .dispatcher = row.dispatcher};
+    }
+    return infos;
+  }();
   return *schemas;
 }
 
@@ -301,7 +319,8 @@ output(%1)
                           .namespace_name = "n",
                           .stem = "f",
                           .operators = {{"prim::Frobnicate",
-                                         {"prim::Frobnicate(Tensor x, ...) -> Tensor", false}}}};
+                                         {*ParseSchema("prim::Frobnicate(Tensor x, ...) -> Tensor"),
+                                          false}}}};
   absl::StatusOr<CppSource> source = EmitCppExtractor(input);
   EXPECT_EQ(source.status().code(), absl::StatusCode::kUnimplemented);
   EXPECT_THAT(std::string(source.status().message()), HasSubstr("node 'Frobnicate'"));

@@ -24,14 +24,26 @@
 
 namespace featx {
 
-// The results' C++ types: the schema's returns, as the node's type spells them.
-absl::StatusOr<std::vector<std::string>> BodyEmitter::BoxedResultTypes(const Node& n,
-                                                                       const Schema& schema) {
+namespace {
+
+// IValues carry SymInts as ints: "SymInt[]?" is passed as "int[]?".
+Type WithIntForSymInt(const Type& t) {
+  if (t.kind() == Type::Kind::kSymInt) return Type::Int();
+  if (t.is_list()) return Type::List(WithIntForSymInt(t.element()));
+  if (t.is_optional()) return Type::Optional(WithIntForSymInt(t.element()));
+  return t;
+}
+
+}  // namespace
+
+// The results' C++ types: the schema's returns, as the node's type has them.
+absl::StatusOr<std::vector<std::string>> BodyEmitter::BoxedResultTypes(
+    const Node& n, const OperatorSchema& schema) {
   std::vector<std::string> types;
-  if (n.type() == "NoneType") return types;
-  const std::string& t = n.type();
-  if (absl::StartsWith(t, "(") && absl::EndsWith(t, ")") && schema.returns > 1) {
-    for (const std::string& part : SplitTopLevel(absl::string_view(t).substr(1, t.size() - 2))) {
+  const Type& t = n.value_type();
+  if (t.is_none()) return types;
+  if (n.multiple_results() && schema.returns.size() > 1) {
+    for (const Type& part : t.contained()) {
       ASSIGN_OR_RETURN(std::string c, CppType(part));
       types.push_back(c);
     }
@@ -42,7 +54,8 @@ absl::StatusOr<std::vector<std::string>> BodyEmitter::BoxedResultTypes(const Nod
   return types;
 }
 
-void BodyEmitter::EmitBoxedLookup(const Node& n, const Schema& schema, const OperatorInfo& info,
+void BodyEmitter::EmitBoxedLookup(const Node& n, const OperatorSchema& schema,
+                                  const OperatorInfo& info,
                                   const std::string& op) {
   std::string name = StringLiteral(schema.name);
   std::string overload = StringLiteral(schema.overload);
@@ -66,21 +79,19 @@ void BodyEmitter::EmitBoxedLookup(const Node& n, const Schema& schema, const Ope
 )cc");
 }
 
-absl::Status BodyEmitter::EmitBoxed(const Node& n, const Schema& schema, const OperatorInfo& info) {
-  if (schema.vararg || n.args().size() > schema.params.size()) {
-    return absl::UnimplementedError("variadic operator");
-  }
+absl::Status BodyEmitter::EmitBoxed(const Node& n, const OperatorSchema& schema,
+                                    const OperatorInfo& info) {
+  if (IsVariadicCall(n, schema)) return absl::UnimplementedError("variadic operator");
   std::vector<std::string> args;
   for (size_t i = 0; i < n.args().size(); ++i) {
-    std::string type = schema.params[i].type;
-    // IValues carry SymInts as ints.
-    if (absl::StartsWith(type, "SymInt")) type = absl::StrCat("int", type.substr(6));
+    ParamType type = ParamType::Of(schema.arguments[i]);
+    type.type = WithIntForSymInt(*type.type);
     // Lists as std::vector, which IValue takes.
     ASSIGN_OR_RETURN(std::string e, Expr(n.args()[i], type, ListForm::kVector));
     args.push_back(std::move(e));
   }
   ASSIGN_OR_RETURN(std::vector<std::string> result_types, BoxedResultTypes(n, schema));
-  std::string var = n.type() == "NoneType" ? names_.Unique(n.name().empty() ? "v" : n.name())
+  std::string var = n.value_type().is_none() ? names_.Unique(n.name().empty() ? "v" : n.name())
                                            : NewVar(n);
   std::string op = names_.Unique(var + "_op");
   std::string stack = names_.Unique(var + "_stack");
@@ -97,9 +108,8 @@ absl::Status BodyEmitter::EmitBoxed(const Node& n, const Schema& schema, const O
       const Argument& a = n.args()[k];
       bool written = std::find(n.mutates().begin(), n.mutates().end(), static_cast<int>(k)) !=
                      n.mutates().end();
-      std::string t = a.is_node() ? a.node()->type() : "";
-      if (written && (absl::StartsWith(t, "List[") || absl::EndsWith(t, "[]"))) {
-        ASSIGN_OR_RETURN(std::string cpp, CppType(t));
+      if (written && a.is_node() && a.node()->value_type().is_list()) {
+        ASSIGN_OR_RETURN(std::string cpp, CppType(a.node()->value_type()));
         std::string held = names_.Unique(absl::StrCat(var, "_arg", k));
         p_.Emit({{"held", held}, {"arg", args[k]}, {"stack", stack}},
                 "c10::IValue $held$($arg$);\n$stack$.push_back($held$);\n");

@@ -45,7 +45,7 @@ std::vector<std::vector<const Node*>> LastUses(const Graph& g) {
   std::vector<std::vector<const Node*>> release_after(g.size());
   for (const auto& [node, index] : last_use) {
     if (node->op() != OpCode::kPlaceholder && node->op() != OpCode::kGetAttr &&
-        node->type() == "Tensor" && g.nodes()[index]->op() != OpCode::kOutput) {
+        node->value_type().is_tensor() && g.nodes()[index]->op() != OpCode::kOutput) {
       release_after[index].push_back(node);
     }
   }
@@ -99,7 +99,7 @@ absl::StatusOr<std::vector<std::string>> BodyEmitter::EmitGraph(const Graph& g, 
     if (n.op() == OpCode::kOutput) {
       std::vector<std::string> results;
       for (const Argument& a : n.args()) {
-        ASSIGN_OR_RETURN(std::string e, Expr(a, ""));
+        ASSIGN_OR_RETURN(std::string e, Expr(a, ParamType()));
         results.push_back(e);
       }
       return results;
@@ -168,7 +168,7 @@ absl::Status BodyEmitter::EmitBody(const Node& n, int depth) {
 // An `if` without results is an if/else statement; with results, a lambda
 // that returns each branch's results.
 absl::Status BodyEmitter::EmitIf(const Node& n, int depth) {
-  ASSIGN_OR_RETURN(std::string cond, Expr(n.args()[0], "bool"));
+  ASSIGN_OR_RETURN(std::string cond, Expr(n.args()[0], Type::Bool()));
   const Graph& then_block = *n.blocks()[0];
   const Graph& else_block = *n.blocks()[1];
   if (then_block.output()->args().empty()) {
@@ -187,7 +187,7 @@ absl::Status BodyEmitter::EmitIf(const Node& n, int depth) {
     NewVar(n);  // nothing reads it; keeps later names as they were
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(std::string type, CppType(n.type()));
+  ASSIGN_OR_RETURN(std::string type, CppType(n.value_type()));
   std::string var = NewVar(n);
   EmitComment(n);
   p_.Emit({{"type", type}, {"var", var}}, "$type$ $var$ = [&]() -> $type$ {\n");
@@ -197,12 +197,12 @@ absl::Status BodyEmitter::EmitIf(const Node& n, int depth) {
     {
       Printer::Indent branch(p_);
       ASSIGN_OR_RETURN(std::vector<std::string> results, EmitGraph(then_block, depth + 2));
-      ASSIGN_OR_RETURN(results, Coerce(then_block, results, n.type()));
+      ASSIGN_OR_RETURN(results, Coerce(then_block, results, n));
       p_.Emit({{"value", Pack(results)}}, "return $value$;\n");
     }
     p_.Emit("}\n");
     ASSIGN_OR_RETURN(std::vector<std::string> results, EmitGraph(else_block, depth + 2));
-    ASSIGN_OR_RETURN(results, Coerce(else_block, results, n.type()));
+    ASSIGN_OR_RETURN(results, Coerce(else_block, results, n));
     p_.Emit({{"value", Pack(results)}}, "return $value$;\n");
   }
   p_.Emit("}();\n");
@@ -219,13 +219,13 @@ absl::Status BodyEmitter::EmitLoop(const Node& n, int depth) {
   if (params.size() != carried + 1 || body.output()->args().size() != carried + 1) {
     return absl::InternalError("loop body does not match its carried values");
   }
-  ASSIGN_OR_RETURN(std::string trips, Expr(n.args()[0], "int"));
-  ASSIGN_OR_RETURN(std::string cond, Expr(n.args()[1], "bool"));
+  ASSIGN_OR_RETURN(std::string trips, Expr(n.args()[0], Type::Int()));
+  ASSIGN_OR_RETURN(std::string cond, Expr(n.args()[1], Type::Bool()));
   std::string var = NewVar(n);
   std::string go = names_.Unique(var + "_continue");
   std::vector<std::string> state, init;
   for (size_t k = 0; k < carried; ++k) {
-    ASSIGN_OR_RETURN(std::string value, Expr(n.args()[k + 2], ""));
+    ASSIGN_OR_RETURN(std::string value, Expr(n.args()[k + 2], ParamType()));
     init.push_back(value);
     state.push_back(NewVar(*params[k + 1]));
   }
@@ -270,21 +270,20 @@ absl::Status BodyEmitter::EmitLoop(const Node& n, int depth) {
 // that raises (prim::Uninitialized, folded to None) becomes a default value.
 absl::StatusOr<std::vector<std::string>> BodyEmitter::Coerce(const Graph& block,
                                                              std::vector<std::string> results,
-                                                             const std::string& if_type) {
-  std::vector<std::string> types;
-  if (absl::StartsWith(if_type, "(")) {
-    types = SplitTopLevel(absl::string_view(if_type).substr(1, if_type.size() - 2));
+                                                             const Node& n) {
+  std::vector<Type> types;
+  if (n.multiple_results()) {
+    types = n.value_type().contained();
   } else {
-    types.push_back(if_type);
+    types.push_back(n.value_type());
   }
   const auto& outs = block.output()->args();
   for (size_t i = 0; i < results.size() && i < types.size() && i < outs.size(); ++i) {
-    bool optional = IsOptionalType(types[i]);
-    if (outs[i].kind() == Argument::Kind::kNone && !optional && types[i] != "NoneType") {
+    bool optional = types[i].is_optional();
+    if (outs[i].kind() == Argument::Kind::kNone && !optional && !types[i].is_none()) {
       ASSIGN_OR_RETURN(std::string t, CppType(types[i]));
       results[i] = t + "{}";
-    } else if (outs[i].is_node() && !optional &&
-               absl::StartsWith(outs[i].node()->type(), "Optional[")) {
+    } else if (outs[i].is_node() && !optional && outs[i].node()->value_type().is_optional()) {
       results[i] += ".value()";
     }
   }

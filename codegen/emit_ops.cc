@@ -19,8 +19,8 @@ absl::Status BodyEmitter::EmitOperator(const Node& n) {
   if (n.target() == "prim::DictConstruct") return EmitDictConstruct(n);
   auto info = input_.operators.find(n.target());
   if (info == input_.operators.end()) return absl::InternalError("no schema for the operator");
-  ASSIGN_OR_RETURN(Schema schema, ParseSchema(info->second.schema));
-  if (schema.vararg || n.args().size() > schema.params.size()) {
+  const OperatorSchema& schema = info->second.schema;
+  if (IsVariadicCall(n, schema)) {
     if (!info->second.aten && schema.name == "aten::format") return EmitFormat(n);
     // Varargs operators need their JIT node to run; no boxed call.
     return absl::UnimplementedError("variadic operator");
@@ -29,7 +29,7 @@ absl::Status BodyEmitter::EmitOperator(const Node& n) {
   ListForm form = info->second.aten ? ListForm::kArrayRef : ListForm::kVector;
   std::vector<std::string> args;
   for (size_t i = 0; i < n.args().size(); ++i) {
-    absl::StatusOr<std::string> e = Expr(n.args()[i], schema.params[i].type, form);
+    absl::StatusOr<std::string> e = Expr(n.args()[i], ParamType::Of(schema.arguments[i]), form);
     // No typed form for this argument: the registry takes any IValue.
     if (!e.ok()) return EmitBoxed(n, schema, info->second);
     args.push_back(std::move(*e));
@@ -40,13 +40,13 @@ absl::Status BodyEmitter::EmitOperator(const Node& n) {
 }
 
 // at::_ops::<name>_<overload>::call(...), declared in <ATen/ops/<name>_ops.h>.
-absl::Status BodyEmitter::EmitAten(const Node& n, const Schema& schema,
+absl::Status BodyEmitter::EmitAten(const Node& n, const OperatorSchema& schema,
                                    const std::vector<std::string>& args) {
   ops_headers_.insert(AtenOpsHeader(schema));
   std::string call =
       absl::StrCat("at::_ops::", AtenOpsStruct(schema), "::call(", absl::StrJoin(args, ", "), ")");
   EmitComment(n);
-  if (n.type() == "NoneType") {
+  if (n.value_type().is_none()) {
     p_.Emit({{"call", call}}, "$call$;\n");
     vars_[&n] = "c10::nullopt";
     return absl::OkStatus();
@@ -56,7 +56,7 @@ absl::Status BodyEmitter::EmitAten(const Node& n, const Schema& schema,
 }
 
 absl::Status BodyEmitter::EmitTupleIndex(const Node& n) {
-  ASSIGN_OR_RETURN(std::string tuple, Expr(n.args()[0], ""));
+  ASSIGN_OR_RETURN(std::string tuple, Expr(n.args()[0], ParamType()));
   EmitComment(n);
   p_.Emit({{"var", NewVar(n)}, {"k", n.args()[1].int_value()}, {"tuple", tuple}},
           "auto $var$ = std::get<$k$>($tuple$);\n");
@@ -66,14 +66,12 @@ absl::Status BodyEmitter::EmitTupleIndex(const Node& n) {
 // A dict the tracer kept structural (constant keys) where a runtime value is
 // needed (an FPN leaf's argument): args are key, value, key, value, ...
 absl::Status BodyEmitter::EmitDictConstruct(const Node& n) {
-  ASSIGN_OR_RETURN(std::string type, CppType(n.type()));
-  absl::string_view t = n.type();
-  size_t comma = t.find(", ");
-  if (!absl::StartsWith(t, "Dict[") || comma == absl::string_view::npos) {
-    return absl::UnimplementedError(absl::StrCat("a dict of type ", n.type()));
+  ASSIGN_OR_RETURN(std::string type, CppType(n.value_type()));
+  if (!n.value_type().is_dict()) {
+    return absl::UnimplementedError(absl::StrCat("a dict of type ", n.value_type().ToString()));
   }
-  std::string key_type(t.substr(5, comma - 5));
-  std::string value_type(t.substr(comma + 2, t.size() - comma - 3));
+  const Type& key_type = n.value_type().contained()[0];
+  const Type& value_type = n.value_type().contained()[1];
   std::string var = NewVar(n);
   EmitComment(n);
   p_.Emit({{"type", type}, {"var", var}}, "$type$ $var$;\n");
@@ -100,7 +98,8 @@ absl::Status BodyEmitter::EmitPrepackedConv(const Node& n, const Conv2dCall& con
 
 // A TorchScript builtin that is not an ATen operator: a row of the lowering
 // table (builtins.h), or else a boxed call.
-absl::Status BodyEmitter::EmitBuiltin(const Node& n, const Schema& schema, const OperatorInfo& info,
+absl::Status BodyEmitter::EmitBuiltin(const Node& n, const OperatorSchema& schema,
+                                      const OperatorInfo& info,
                                       const std::vector<std::string>& args) {
   const BuiltinLowering* b = FindBuiltinLowering(n.target());
   if (b == nullptr) return EmitBoxed(n, schema, info);
@@ -112,7 +111,7 @@ absl::Status BodyEmitter::EmitBuiltin(const Node& n, const Schema& schema, const
   } else {
     std::string type;
     if (absl::StrContains(b->expr, "$T")) {
-      ASSIGN_OR_RETURN(type, CppType(n.type()));
+      ASSIGN_OR_RETURN(type, CppType(n.value_type()));
     }
     expr = FillTemplate(b->expr, args, type);
   }
@@ -122,7 +121,7 @@ absl::Status BodyEmitter::EmitBuiltin(const Node& n, const Schema& schema, const
     return absl::OkStatus();
   }
   p_.Emit({{"expr", expr}}, "$expr$;\n");
-  if (n.type() == "NoneType" || n.args().empty() || !n.args()[0].is_node()) {
+  if (n.value_type().is_none() || n.args().empty() || !n.args()[0].is_node()) {
     vars_[&n] = "c10::nullopt";
   } else {
     vars_[&n] = vars_.at(n.args()[0].node());
@@ -134,7 +133,7 @@ absl::Status BodyEmitter::EmitBuiltin(const Node& n, const Schema& schema, const
 absl::Status BodyEmitter::EmitFormat(const Node& n) {
   std::vector<std::string> args;
   for (const Argument& a : n.args()) {
-    ASSIGN_OR_RETURN(std::string e, Expr(a, ""));
+    ASSIGN_OR_RETURN(std::string e, Expr(a, ParamType()));
     args.push_back(e);
   }
   runtime_sections_.insert("format");

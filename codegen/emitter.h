@@ -64,7 +64,7 @@ class BodyEmitter {
   absl::Status EmitLoop(const Node& n, int depth);
   absl::StatusOr<std::vector<std::string>> Coerce(const Graph& block,
                                                   std::vector<std::string> results,
-                                                  const std::string& if_type);
+                                                  const Node& n);
   void ReleaseAfter(const std::vector<const Node*>& nodes);
 
   // ---- emit_ops.cc
@@ -72,13 +72,13 @@ class BodyEmitter {
   absl::Status EmitTupleIndex(const Node& n);
   absl::Status EmitDictConstruct(const Node& n);
   absl::Status EmitPrepackedConv(const Node& n, const Conv2dCall& conv);
-  absl::Status EmitAten(const Node& n, const Schema& schema, const std::vector<std::string>& args);
-  absl::Status EmitBuiltin(const Node& n, const Schema& schema, const OperatorInfo& info,
+  absl::Status EmitAten(const Node& n, const OperatorSchema& schema, const std::vector<std::string>& args);
+  absl::Status EmitBuiltin(const Node& n, const OperatorSchema& schema, const OperatorInfo& info,
                            const std::vector<std::string>& args);
   absl::Status EmitFormat(const Node& n);
-  absl::Status EmitBoxed(const Node& n, const Schema& schema, const OperatorInfo& info);
-  absl::StatusOr<std::vector<std::string>> BoxedResultTypes(const Node& n, const Schema& schema);
-  void EmitBoxedLookup(const Node& n, const Schema& schema, const OperatorInfo& info,
+  absl::Status EmitBoxed(const Node& n, const OperatorSchema& schema, const OperatorInfo& info);
+  absl::StatusOr<std::vector<std::string>> BoxedResultTypes(const Node& n, const OperatorSchema& schema);
+  void EmitBoxedLookup(const Node& n, const OperatorSchema& schema, const OperatorInfo& info,
                        const std::string& op);
 
   // ---- shared
@@ -86,7 +86,7 @@ class BodyEmitter {
   void EmitComment(const Node& n, absl::string_view suffix = "");
   std::string NewVar(const Node& n);
   absl::StatusOr<std::string> NodeExpr(const Node* node) const;
-  absl::StatusOr<std::string> Expr(const Argument& a, absl::string_view type,
+  absl::StatusOr<std::string> Expr(const Argument& a, const ParamType& type,
                                    ListForm form = ListForm::kArrayRef) const {
     return exprs_.Expr(a, type, form);
   }

@@ -110,14 +110,10 @@ std::string Params(const FileParts& parts) {
   return absl::StrJoin(params, ", ");
 }
 
-bool IsListType(const std::string& type) {
-  return absl::StartsWith(type, "List[") || absl::EndsWith(type, "[]");
-}
-
 // What ToDict makes of a field that is not a tensor, for its comment.
 std::string OutputKind(const OutputField& f) {
-  if (f.type == "Tensor") return "";
-  if (absl::StartsWith(f.type, "Dict[")) return "; ToDict: \"<key>.<subkey>\"";
+  if (f.type.is_tensor()) return "";
+  if (f.type.is_dict()) return "; ToDict: \"<key>.<subkey>\"";
   return "; ToDict: \"<key>.0\", \"<key>.1\", ...";
 }
 
@@ -127,25 +123,21 @@ std::string OutputKind(const OutputField& f) {
 void EmitToDictEntry(const OutputField& f, Printer& p) {
   std::string field = "this->" + f.name;  // a field may be named `i` or `item`
   std::string key = StringLiteral(f.key);
-  if (f.type == "Tensor") {
+  if (f.type.is_tensor()) {
     p.Emit({{"key", key}, {"member", f.name}}, "dict.insert($key$, $member$);\n");
-  } else if (absl::StartsWith(f.type, "Dict[")) {
+  } else if (f.type.is_dict()) {
     p.Emit({{"key", key}, {"field", field}}, R"cc(for (const auto& item : $field$) {
   dict.insert(std::string($key$) + "." + item.key(), item.value());
 }
 )cc");
-  } else if (IsListType(f.type)) {
+  } else if (f.type.is_list()) {
     p.Emit({{"key", key}, {"field", field}}, R"cc(for (size_t i = 0; i < $field$.size(); ++i) {
   dict.insert(std::string($key$) + "." + std::to_string(i), $field$[i]);
 }
 )cc");
   } else {
     // A tuple: its size is known here.
-    absl::string_view inner = f.type;
-    inner = absl::StartsWith(inner, "Tuple[") ? inner.substr(6, inner.size() - 7)
-                                              : inner.substr(1, inner.size() - 2);
-    size_t n = SplitTopLevel(inner).size();
-    for (size_t k = 0; k < n; ++k) {
+    for (size_t k = 0; k < f.type.contained().size(); ++k) {
       p.Emit({{"key", StringLiteral(absl::StrCat(f.key, ".", k))}, {"k", k}, {"field", field}},
              "dict.insert($key$, std::get<$k$>($field$));\n");
     }
@@ -206,7 +198,7 @@ absl::StatusOr<std::string> HeaderFile(const FileParts& parts) {
   if (parts.optimize) p.Emit("#include <memory>\n");
   p.Emit("#include <string>\n");
   bool nontensor = false;
-  for (const OutputField& f : parts.fields) nontensor = nontensor || f.type != "Tensor";
+  for (const OutputField& f : parts.fields) nontensor = nontensor || !f.type.is_tensor();
   if (nontensor) p.Emit("#include <tuple>\n#include <vector>\n");
   p.Emit({{"namespace_open", NamespaceOpen(parts.namespace_name)}, {"class", parts.class_name}},
          kHeaderClass);

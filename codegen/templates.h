@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "graph/type.h"
 
 namespace featx {
 
@@ -23,7 +24,7 @@ namespace featx {
 struct OutputField {
   std::string name;        // C++ identifier
   std::string cpp_type;    // "at::Tensor", "c10::Dict<std::string, at::Tensor>", ...
-  std::string type;        // its TorchScript type: "Tensor", "Dict[str, Tensor]", "(Tensor, Tensor)"
+  Type type;               // its TorchScript type: Tensor, Dict[str, Tensor], Tuple[Tensor, Tensor]
   std::string key;         // the output key, as the user wrote it (untrusted)
   std::string value;       // its C++ expression at the end of operator()
 };

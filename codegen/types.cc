@@ -1,122 +1,132 @@
 #include "codegen/types.h"
 
 #include <cstdint>
+#include <limits>
 #include <utility>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "codegen/names.h"
-#include "codegen/schema.h"
 #include "base/status_macros.h"
+#include "codegen/names.h"
 #include "graph/text.h"
 
 namespace featx {
 
 namespace {
 
-bool EndsWithList(absl::string_view type) {
-  return absl::EndsWith(type, "]") && type.find('[') != absl::string_view::npos;
+bool Is(const std::optional<Type>& t, Type::Kind kind) { return t.has_value() && t->kind() == kind; }
+
+// TorchScript carries dtypes, layouts and memory formats as ints; C++ has enums.
+bool IsEnum(const std::optional<Type>& t) {
+  return Is(t, Type::Kind::kScalarType) || Is(t, Type::Kind::kLayout) ||
+         Is(t, Type::Kind::kMemoryFormat);
 }
 
-absl::string_view ListElement(absl::string_view type) { return type.substr(0, type.rfind('[')); }
+std::string EnumCast(const Type& t, absl::string_view value) {
+  return absl::StrCat("static_cast<at::", t.ToSchemaString(), ">(", value, ")");
+}
 
 }  // namespace
 
-absl::StatusOr<std::string> CppType(absl::string_view type) {
-  if (type == "Tensor") return std::string("at::Tensor");
-  if (type == "int" || type == "SymInt") return std::string("int64_t");
-  if (type == "float") return std::string("double");
-  if (type == "bool") return std::string("bool");
-  if (type == "str") return std::string("std::string");
-  if (type == "Device") return std::string("at::Device");
-  if (type == "Scalar" || type == "number") return std::string("at::Scalar");
-  if (absl::StartsWith(type, "Dict[str, ") && absl::EndsWith(type, "]")) {  // Dict[str, Tensor]
-    ASSIGN_OR_RETURN(std::string value, CppType(type.substr(10, type.size() - 11)));
-    return absl::StrCat("c10::Dict<std::string, ", value, ">");
-  }
-  if (type == "int[]") return std::string("std::vector<int64_t>");
-  if (type == "Tensor[]") return std::string("std::vector<at::Tensor>");
-  if (type == "Tensor?") return std::string("c10::optional<at::Tensor>");
-  if (absl::StartsWith(type, "(") && absl::EndsWith(type, ")")) {  // several outputs
-    return CppType(absl::StrCat("Tuple[", type.substr(1, type.size() - 2), "]"));
-  }
-  // Python spellings: List[int], Optional[Tensor], Tuple[Tensor, Tensor].
-  for (const auto& [prefix, cpp] :
-       {std::pair<absl::string_view, absl::string_view>{"List[", "std::vector"},
-        {"Optional[", "c10::optional"},
-        {"Tuple[", "std::tuple"}}) {
-    if (!absl::StartsWith(type, prefix) || !absl::EndsWith(type, "]")) continue;
-    std::vector<std::string> parts;
-    for (const std::string& inner :
-         SplitTopLevel(type.substr(prefix.size(), type.size() - prefix.size() - 1))) {
-      ASSIGN_OR_RETURN(std::string t, CppType(inner));
-      parts.push_back(t);
+ParamType ParamType::Of(const SchemaArgument& argument) {
+  ParamType p(argument.type);
+  p.list_size = argument.list_size;
+  return p;
+}
+
+absl::StatusOr<std::string> CppType(const Type& type) {
+  switch (type.kind()) {
+    case Type::Kind::kTensor:
+      return std::string("at::Tensor");
+    case Type::Kind::kInt:
+    case Type::Kind::kSymInt:
+      return std::string("int64_t");
+    case Type::Kind::kFloat:
+      return std::string("double");
+    case Type::Kind::kBool:
+      return std::string("bool");
+    case Type::Kind::kStr:
+      return std::string("std::string");
+    case Type::Kind::kDevice:
+      return std::string("at::Device");
+    case Type::Kind::kScalar:
+      return std::string("at::Scalar");
+    case Type::Kind::kDict:
+      if (type.contained()[0].kind() == Type::Kind::kStr) {  // Dict[str, Tensor]
+        ASSIGN_OR_RETURN(std::string value, CppType(type.contained()[1]));
+        return absl::StrCat("c10::Dict<std::string, ", value, ">");
+      }
+      break;
+    case Type::Kind::kList:
+    case Type::Kind::kOptional:
+    case Type::Kind::kTuple: {
+      std::vector<std::string> parts;
+      for (const Type& inner : type.contained()) {
+        ASSIGN_OR_RETURN(std::string t, CppType(inner));
+        parts.push_back(std::move(t));
+      }
+      absl::string_view cpp = type.is_list()       ? "std::vector"
+                              : type.is_optional() ? "c10::optional"
+                                                   : "std::tuple";
+      return absl::StrCat(cpp, "<", absl::StrJoin(parts, ", "), ">");
     }
-    return absl::StrCat(cpp, "<", absl::StrJoin(parts, ", "), ">");
+    default:
+      break;
   }
-  return absl::UnimplementedError(absl::StrCat("no C++ type for '", type, "'"));
+  return absl::UnimplementedError(absl::StrCat("no C++ type for '", type.ToString(), "'"));
 }
 
-std::string ListElementType(absl::string_view type) {
-  if (absl::StartsWith(type, "List[")) return std::string(type.substr(5, type.size() - 6));
-  if (absl::EndsWith(type, "[]")) return std::string(type.substr(0, type.size() - 2));
-  return std::string(type);
-}
-
-bool IsOptionalType(absl::string_view type) {
-  return absl::StartsWith(type, "Optional[") || absl::EndsWith(type, "?");
-}
-
-absl::StatusOr<std::string> ArgumentExprs::NodeValue(const Argument& a, absl::string_view type,
+absl::StatusOr<std::string> ArgumentExprs::NodeValue(const Argument& a, const ParamType& param,
                                                      bool optional_param) const {
   ASSIGN_OR_RETURN(std::string v, node_expr_(a.node()));
+  const std::optional<Type>& type = param.type;
   // TorchScript refines an Optional after an `is not None` check
-  // (prim::unchecked_cast, which the tracer passes through).
-  if (absl::StartsWith(a.node()->type(), "Optional[") && !optional_param && type.size() > 1) {
+  // (prim::unchecked_cast, which the tracer passes through). A type variable
+  // takes the Optional as it is.
+  if (a.node()->value_type().is_optional() && !optional_param && type.has_value() &&
+      type->kind() != Type::Kind::kVar) {
     v = absl::StrCat(v, ".value()");
   }
-  if (type == "SymInt") return absl::StrCat("c10::SymInt(", v, ")");
-  if (absl::StartsWith(type, "SymInt[")) {
+  if (Is(type, Type::Kind::kSymInt)) return absl::StrCat("c10::SymInt(", v, ")");
+  if (type.has_value() && type->is_list() && type->element().kind() == Type::Kind::kSymInt) {
     return absl::StrCat("c10::fromIntArrayRefUnchecked(", v, ")");
   }
-  if (type == "Scalar") return absl::StrCat("at::Scalar(", v, ")");
-  // TorchScript carries dtypes, layouts and memory formats as ints.
-  if (type == "ScalarType" || type == "Layout" || type == "MemoryFormat") {
-    return absl::StrCat("static_cast<at::", type, ">(", v, ")");
-  }
+  if (Is(type, Type::Kind::kScalar)) return absl::StrCat("at::Scalar(", v, ")");
+  if (IsEnum(type)) return EnumCast(*type, v);
   return v;
 }
 
-absl::StatusOr<std::string> ArgumentExprs::Expr(const Argument& a, absl::string_view type,
+absl::StatusOr<std::string> ArgumentExprs::Expr(const Argument& a, const ParamType& param_type,
                                                 ListForm form) const {
-  bool optional_param = absl::EndsWith(type, "?");
+  ParamType param = param_type;
+  bool optional_param = param.type.has_value() && param.type->is_optional();
   if (optional_param) {
     if (a.kind() == Argument::Kind::kNone) return std::string("c10::nullopt");
-    type.remove_suffix(1);
+    param.type = Type(param.type->element());
   }
+  const std::optional<Type>& type = param.type;
   switch (a.kind()) {
     case Argument::Kind::kNode:
-      return NodeValue(a, type, optional_param);
+      return NodeValue(a, param, optional_param);
     case Argument::Kind::kNone:
-      if (type == "Tensor") return std::string("at::Tensor()");
+      if (Is(type, Type::Kind::kTensor)) return std::string("at::Tensor()");
       return std::string("c10::nullopt");
     case Argument::Kind::kBool: {
       std::string v = a.bool_value() ? "true" : "false";
-      if (type == "Scalar") return absl::StrCat("at::Scalar(", v, ")");
+      if (Is(type, Type::Kind::kScalar)) return absl::StrCat("at::Scalar(", v, ")");
       return v;
     }
     case Argument::Kind::kInt: {
       std::string v = absl::StrCat("int64_t{", a.int_value(), "}");
-      if (a.int_value() == INT64_MIN) v = "std::numeric_limits<int64_t>::min()";
-      if (type == "ScalarType" || type == "Layout" || type == "MemoryFormat") {
-        return absl::StrCat("static_cast<at::", type, ">(", a.int_value(), ")");
+      if (a.int_value() == std::numeric_limits<int64_t>::min()) {
+        v = "std::numeric_limits<int64_t>::min()";
       }
-      if (type == "float") return absl::StrCat("static_cast<double>(", v, ")");
-      if (type == "SymInt") return absl::StrCat("c10::SymInt(", v, ")");
-      if (type == "Scalar") return absl::StrCat("at::Scalar(", v, ")");
-      if (type == "int") return absl::StrCat(a.int_value());
+      if (IsEnum(type)) return EnumCast(*type, absl::StrCat(a.int_value()));
+      if (Is(type, Type::Kind::kFloat)) return absl::StrCat("static_cast<double>(", v, ")");
+      if (Is(type, Type::Kind::kSymInt)) return absl::StrCat("c10::SymInt(", v, ")");
+      if (Is(type, Type::Kind::kScalar)) return absl::StrCat("at::Scalar(", v, ")");
+      if (Is(type, Type::Kind::kInt)) return absl::StrCat(a.int_value());
       return v;
     }
     case Argument::Kind::kDouble: {
@@ -124,7 +134,7 @@ absl::StatusOr<std::string> ArgumentExprs::Expr(const Argument& a, absl::string_
       if (v == "inf") v = "std::numeric_limits<double>::infinity()";
       if (v == "-inf") v = "-std::numeric_limits<double>::infinity()";
       if (v == "nan") v = "std::numeric_limits<double>::quiet_NaN()";
-      if (type == "Scalar") return absl::StrCat("at::Scalar(", v, ")");
+      if (Is(type, Type::Kind::kScalar)) return absl::StrCat("at::Scalar(", v, ")");
       return v;
     }
     case Argument::Kind::kString:
@@ -134,69 +144,81 @@ absl::StatusOr<std::string> ArgumentExprs::Expr(const Argument& a, absl::string_
     case Argument::Kind::kTuple: {
       std::vector<std::string> parts;
       for (const Argument& e : a.elements()) {
-        ASSIGN_OR_RETURN(std::string p, Expr(e, "", form));
+        ASSIGN_OR_RETURN(std::string p, Expr(e, ParamType(), form));
         parts.push_back(p);
       }
       return absl::StrCat("std::make_tuple(", absl::StrJoin(parts, ", "), ")");
     }
     case Argument::Kind::kList:
-      return ListExpr(a, type, form);
+      return ListExpr(a, param, form);
   }
   return absl::InternalError("unknown argument kind");
 }
 
-absl::StatusOr<std::string> ArgumentExprs::ListExpr(const Argument& a, absl::string_view type,
+absl::StatusOr<std::string> ArgumentExprs::ListExpr(const Argument& a, const ParamType& param,
                                                     ListForm form) const {
   bool vector_lists = form == ListForm::kVector;
-  absl::string_view element = EndsWithList(type) ? ListElement(type) : absl::string_view();
-  if (element.size() == 1) element = "";  // a type variable ("t[]")
-  if (element.empty() && !a.elements().empty()) {
-    // Unknown parameter type: infer from the first element.
+  bool known = param.type.has_value();
+  // The element type: the parameter's ("int[]"), unless it is a type variable
+  // ("t[]"); else that of the first element.
+  std::optional<Type> element;
+  bool element_of_node = false;
+  if (known && param.type->is_list() && param.type->element().kind() != Type::Kind::kVar) {
+    element = param.type->element();
+  } else if (!a.elements().empty()) {
     const Argument& first = a.elements()[0];
-    element = first.kind() == Argument::Kind::kDouble ? "float"
-              : first.kind() == Argument::Kind::kBool ? "bool"
-              : first.kind() == Argument::Kind::kNode ? absl::string_view(first.node()->type())
-                                                      : "int";
+    element = first.kind() == Argument::Kind::kDouble ? Type::Float()
+              : first.kind() == Argument::Kind::kBool ? Type::Bool()
+              : first.kind() == Argument::Kind::kNode ? first.node()->value_type()
+                                                       : Type::Int();
+    element_of_node = first.kind() == Argument::Kind::kNode;
   }
+  bool ints = Is(element, Type::Kind::kInt) || Is(element, Type::Kind::kSymInt);
   std::vector<std::string> parts;
   for (const Argument& e : a.elements()) {
     // Plain numbers inside int lists: "{1, 1}", not "{int64_t{1}, ...}".
-    if (e.kind() == Argument::Kind::kInt && (element == "int" || element == "SymInt")) {
+    if (e.kind() == Argument::Kind::kInt && ints) {
       parts.push_back(absl::StrCat(e.int_value()));
       continue;
     }
-    absl::string_view e_type = element == "SymInt" ? "int" : element;
+    ParamType e_type;
+    if (element.has_value()) e_type = ints ? Type::Int() : *element;
     ASSIGN_OR_RETURN(std::string p, Expr(e, e_type, form));
     parts.push_back(p);
   }
   std::string joined = absl::StrJoin(parts, ", ");
-  if (element == "Tensor") return absl::StrCat("std::vector<at::Tensor>{", joined, "}");
-  if (element == "Tensor?") {
+  if (Is(element, Type::Kind::kTensor)) {
+    return absl::StrCat("std::vector<at::Tensor>{", joined, "}");
+  }
+  if (element.has_value() && element->is_optional() && element->element().is_tensor()) {
+    // A schema's Tensor?[] is a c10::List; a list of Optional values held here a vector.
+    if (element_of_node) {
+      return absl::StrCat("std::vector<c10::optional<at::Tensor>>{", joined, "}");
+    }
     return absl::StrCat("c10::List<c10::optional<at::Tensor>>({", joined, "})");
   }
-  if (element == "float") return absl::StrCat("std::vector<double>{", joined, "}");
-  if (element == "bool" && (absl::EndsWith(type, "[]") || type.empty() || type == "t[]")) {
+  if (Is(element, Type::Kind::kFloat)) return absl::StrCat("std::vector<double>{", joined, "}");
+  if (Is(element, Type::Kind::kBool)) {
+    if (param.list_size.has_value()) {  // "bool[3]"
+      return absl::StrCat("std::array<bool, ", *param.list_size, ">{", joined, "}");
+    }
     return absl::StrCat("std::vector<bool>{", joined, "}");
   }
-  if (element == "bool" && !absl::EndsWith(type, "[]") && absl::StartsWith(type, "bool[")) {
-    std::string n(type.substr(5, type.size() - 6));
-    return absl::StrCat("std::array<bool, ", n, ">{", joined, "}");
-  }
-  if (element == "Optional[Tensor]") {
-    return absl::StrCat("std::vector<c10::optional<at::Tensor>>{", joined, "}");
-  }
-  if (element == "int" || element == "SymInt") {
+  if (ints) {
     // An IntArrayRef of a braced list lives only as long as the call it is an
     // argument of; anywhere else (declarations, returns) use a vector.
-    bool literal = a.IsLiteral() && !vector_lists && !type.empty();
-    std::string ints = literal ? absl::StrCat("at::IntArrayRef({", joined, "})")
+    bool literal = a.IsLiteral() && !vector_lists && known;
+    std::string list = literal ? absl::StrCat("at::IntArrayRef({", joined, "})")
                                : absl::StrCat("std::vector<int64_t>{", joined, "}");
-    if (element == "SymInt") return absl::StrCat("c10::fromIntArrayRefUnchecked(", ints, ")");
-    if (literal || vector_lists || type.empty()) return ints;
-    return absl::StrCat("at::IntArrayRef(", ints, ")");
+    if (Is(element, Type::Kind::kSymInt)) {
+      return absl::StrCat("c10::fromIntArrayRefUnchecked(", list, ")");
+    }
+    if (literal || vector_lists || !known) return list;
+    return absl::StrCat("at::IntArrayRef(", list, ")");
   }
-  if (a.elements().empty() && element.empty()) return std::string("{}");  // typed by the use
-  return absl::UnimplementedError(absl::StrCat("no C++ form for a list of type '", type, "'"));
+  if (a.elements().empty() && !element.has_value()) return std::string("{}");  // typed by the use
+  return absl::UnimplementedError(absl::StrCat(
+      "no C++ form for a list of type '", known ? param.type->ToSchemaString() : "unknown", "'"));
 }
 
 }  // namespace featx

@@ -10,44 +10,48 @@
 namespace featx {
 namespace {
 
-std::string Type(absl::string_view type) {
-  absl::StatusOr<std::string> t = CppType(type);
+// Types are written as text here for brevity; both spellings parse to one Type.
+featx::Type Parsed(absl::string_view text) {
+  absl::StatusOr<featx::Type> t = ParseType(text);
+  EXPECT_TRUE(t.ok()) << text << ": " << t.status();
+  return t.ok() ? *t : featx::Type();
+}
+
+std::string Cpp(absl::string_view type) {
+  absl::StatusOr<std::string> t = CppType(Parsed(type));
   return t.ok() ? *t : std::string(t.status().message());
 }
 
-TEST(CppTypeTest, MapsBothSpellings) {
-  EXPECT_EQ(Type("Tensor"), "at::Tensor");
-  EXPECT_EQ(Type("int"), "int64_t");
-  EXPECT_EQ(Type("SymInt"), "int64_t");
-  EXPECT_EQ(Type("float"), "double");
-  EXPECT_EQ(Type("int[]"), "std::vector<int64_t>");
-  EXPECT_EQ(Type("List[int]"), "std::vector<int64_t>");
-  EXPECT_EQ(Type("Tensor?"), "c10::optional<at::Tensor>");
-  EXPECT_EQ(Type("Optional[Tensor]"), "c10::optional<at::Tensor>");
-  EXPECT_EQ(Type("Dict[str, Tensor]"), "c10::Dict<std::string, at::Tensor>");
-  EXPECT_EQ(Type("Tuple[Tensor, List[int]]"), "std::tuple<at::Tensor, std::vector<int64_t>>");
-  EXPECT_EQ(Type("(Tensor, Tensor)"), "std::tuple<at::Tensor, at::Tensor>");
+TEST(CppTypeTest, MapsTypes) {
+  EXPECT_EQ(Cpp("Tensor"), "at::Tensor");
+  EXPECT_EQ(Cpp("int"), "int64_t");
+  EXPECT_EQ(Cpp("SymInt"), "int64_t");
+  EXPECT_EQ(Cpp("float"), "double");
+  EXPECT_EQ(Cpp("int[]"), "std::vector<int64_t>");
+  EXPECT_EQ(Cpp("List[int]"), "std::vector<int64_t>");
+  EXPECT_EQ(Cpp("Tensor?"), "c10::optional<at::Tensor>");
+  EXPECT_EQ(Cpp("Optional[Tensor]"), "c10::optional<at::Tensor>");
+  EXPECT_EQ(Cpp("Dict[str, Tensor]"), "c10::Dict<std::string, at::Tensor>");
+  EXPECT_EQ(Cpp("Tuple[Tensor, List[int]]"), "std::tuple<at::Tensor, std::vector<int64_t>>");
+  EXPECT_EQ(Cpp("(Tensor, Tensor)"), "std::tuple<at::Tensor, at::Tensor>");
 }
 
 TEST(CppTypeTest, UnknownTypeIsUnimplemented) {
-  absl::StatusOr<std::string> t = CppType("Future[int]");
+  absl::StatusOr<std::string> t = CppType(Parsed("Future[int]"));
   EXPECT_EQ(t.status().code(), absl::StatusCode::kUnimplemented);
   EXPECT_THAT(std::string(t.status().message()), ::testing::HasSubstr("Future[int]"));
-}
-
-TEST(ListElementTypeTest, BothSpellings) {
-  EXPECT_EQ(ListElementType("List[float]"), "float");
-  EXPECT_EQ(ListElementType("Tensor[]"), "Tensor");
-  EXPECT_EQ(ListElementType("int"), "int");
 }
 
 class ArgumentExprsTest : public ::testing::Test {
  protected:
   ArgumentExprs exprs_{[](const Node* n) -> absl::StatusOr<std::string> { return n->name(); }};
 
+  // `type` "" is an unknown parameter type.
   std::string Expr(const Argument& a, absl::string_view type,
                    ListForm form = ListForm::kArrayRef) {
-    absl::StatusOr<std::string> e = exprs_.Expr(a, type, form);
+    ParamType param;
+    if (!type.empty()) param = Parsed(type);
+    absl::StatusOr<std::string> e = exprs_.Expr(a, param, form);
     return e.ok() ? *e : "error: " + std::string(e.status().message());
   }
 };
@@ -88,6 +92,16 @@ TEST_F(ArgumentExprsTest, IntListsFollowTheListForm) {
   EXPECT_EQ(Expr(list, ""), "std::vector<int64_t>{1, 2}");
   EXPECT_EQ(Expr(Argument::List({Argument::Double(1.5)}), "float[]"), "std::vector<double>{1.5}");
   EXPECT_EQ(Expr(Argument::List({}), "t[]"), "{}");
+}
+
+TEST_F(ArgumentExprsTest, FixedSizeBoolListsAreArrays) {
+  Argument list = Argument::List({Argument::Bool(true), Argument::Bool(false)});
+  ParamType fixed(Type::List(Type::Bool()));
+  fixed.list_size = 2;
+  absl::StatusOr<std::string> e = exprs_.Expr(list, fixed);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(*e, "std::array<bool, 2>{true, false}");
+  EXPECT_EQ(Expr(list, "bool[]"), "std::vector<bool>{true, false}");
 }
 
 TEST_F(ArgumentExprsTest, NodeValuesAreConvertedToTheParameter) {

@@ -149,7 +149,6 @@ Node::Node(Graph* owner, NodeInit init)
       args_(std::move(init.args)),
       type_(std::move(init.type)),
       multiple_results_(init.multiple_results),
-      type_text_(NodeTypeText(type_, multiple_results_)),
       schema_(std::move(init.schema)),
       scope_(std::move(init.scope)),
       module_type_(std::move(init.module_type)),
@@ -162,7 +161,6 @@ Node::Node(Graph* owner, NodeInit init)
 void Node::set_type(Type type, bool multiple_results) {
   type_ = std::move(type);
   multiple_results_ = multiple_results;
-  type_text_ = NodeTypeText(type_, multiple_results_);
 }
 
 std::string NodeTypeText(const Type& type, bool multiple_results) {
@@ -172,6 +170,10 @@ std::string NodeTypeText(const Type& type, bool multiple_results) {
     absl::StrAppend(&text, i > 0 ? ", " : "", type.contained()[i].ToString());
   }
   return text + ")";
+}
+
+std::string NodeTypeText(const Node& n) {
+  return NodeTypeText(n.value_type(), n.multiple_results());
 }
 
 bool Node::IsOperator() const {
@@ -376,7 +378,7 @@ bool DefinedBefore(const Node* def, const Node* use) {
 absl::Status VerifyTypeAndSchema(const Node& n) {
   if (n.multiple_results() && !n.value_type().is_tuple()) {
     return absl::InternalError(
-        absl::StrCat(Describe(n), " has several results but type ", n.type()));
+        absl::StrCat(Describe(n), " has several results but type ", NodeTypeText(n)));
   }
   if (n.schema() != nullptr && (!n.IsOperator() || n.schema()->Target() != n.target())) {
     return absl::InternalError(

@@ -145,10 +145,6 @@ class Node {
   // The node's value type, and whether it stands for several results.
   const Type& value_type() const { return type_; }
   bool multiple_results() const { return multiple_results_; }
-  // The type as text: Type::ToString(), or "(A, B)" for several results.
-  // Kept for the C++ emitter, which still reads types as text; new code uses
-  // value_type().
-  const std::string& type() const { return type_text_; }
   // The operator's schema (see NodeInit::schema), or null.
   const OperatorSchema* schema() const { return schema_.get(); }
   const std::shared_ptr<const OperatorSchema>& shared_schema() const { return schema_; }
@@ -190,7 +186,6 @@ class Node {
   std::vector<Argument> args_;
   Type type_;
   bool multiple_results_;
-  std::string type_text_;
   std::shared_ptr<const OperatorSchema> schema_;
   std::string scope_;
   std::string module_type_;
@@ -257,6 +252,8 @@ class Graph {
 // types in parentheses, "(Tensor, Optional[Tensor])". Precondition: if
 // `multiple_results`, `type` is a Tuple.
 std::string NodeTypeText(const Type& type, bool multiple_results);
+// The same for a node's value: NodeTypeText(n.value_type(), n.multiple_results()).
+std::string NodeTypeText(const Node& n);
 
 // Checks the graph's invariants: every argument node is defined earlier in this
 // graph or an enclosing one, users match arguments exactly, placeholders come

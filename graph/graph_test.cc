@@ -189,7 +189,7 @@ output(%2)
   EXPECT_FALSE(n[1]->multiple_results());
   EXPECT_TRUE(n[2]->multiple_results());
   EXPECT_EQ(n[2]->value_type(), Type::Tuple({Type::Tensor(), Type::Optional(Type::Tensor())}));
-  EXPECT_EQ(n[2]->type(), "(Tensor, Optional[Tensor])");
+  EXPECT_EQ(NodeTypeText(*n[2]), "(Tensor, Optional[Tensor])");
   // "(A, B)" after ':' means several results; Tuple[A, B] one tuple value.
   EXPECT_TRUE(n[3]->multiple_results());
   EXPECT_FALSE(n[4]->multiple_results());

@@ -37,7 +37,7 @@ class NegatePass : public GraphPass {
     Node* neg = graph.InsertBefore(out, {.op = OpCode::kCallFunction,
                                          .target = "aten::neg",
                                          .args = out->args(),
-                                         .type = "Tensor"});
+                                         .type = Type::Tensor()});
     graph.SetArgs(out, {Argument::NodeRef(neg)});
     return true;
   }
@@ -65,7 +65,7 @@ class BreakingPass : public GraphPass {
   absl::string_view name() const override { return "break"; }
   absl::StatusOr<bool> Run(Graph& graph) override {
     graph.Append({.op = OpCode::kCallFunction, .target = "aten::relu",
-                  .args = {Argument::NodeRef(graph.nodes()[0].get())}, .type = "Tensor"});
+                  .args = {Argument::NodeRef(graph.nodes()[0].get())}, .type = Type::Tensor()});
     return true;
   }
 };

@@ -104,7 +104,7 @@ class Printer {
       bool has_call_args = n.op() != OpCode::kPlaceholder && n.op() != OpCode::kGetAttr;
       if (!n.target().empty()) absl::StrAppend(out, has_call_args ? " " : " ", Token(n.target()));
       if (has_call_args) absl::StrAppend(out, "(", arg_text, ")");
-      absl::StrAppend(out, " : ", n.type());
+      absl::StrAppend(out, " : ", NodeTypeText(n));
       if (!n.scope().empty()) absl::StrAppend(out, " scope=", Token(n.scope()));
       if (!n.module_type().empty()) absl::StrAppend(out, " class=", Token(n.module_type()));
       if (!n.name().empty()) absl::StrAppend(out, " name=", Token(n.name()));

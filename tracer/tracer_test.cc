@@ -86,7 +86,7 @@ TEST(TraceTest, TuplesAreTakenApartWithGetitem) {
   const Node& attn = *(*g)->nodes()[3];
   EXPECT_EQ(attn.op(), OpCode::kCallModule);
   EXPECT_EQ(attn.module_type(), "__torch__.torch.nn.modules.activation.MultiheadAttention");
-  EXPECT_EQ(attn.type(), "Tuple[Tensor, Optional[Tensor]]");
+  EXPECT_EQ(NodeTypeText(attn), "Tuple[Tensor, Optional[Tensor]]");
   EXPECT_EQ(attn.value_type(), Type::Tuple({Type::Tensor(), Type::Optional(Type::Tensor())}));
   EXPECT_FALSE(attn.multiple_results());
 }
@@ -336,7 +336,7 @@ TEST(TraceRobustnessTest, RecurrentLayersAreLeavesNamedAsTorchvision) {
     ASSERT_NE(n, nullptr) << leaf;
     EXPECT_EQ(n->op(), OpCode::kCallModule) << leaf;
   }
-  EXPECT_EQ(FindNamed(**g, "lstm")->type(), "Tuple[Tensor, Tuple[Tensor, Tensor]]");
+  EXPECT_EQ(NodeTypeText(*FindNamed(**g, "lstm")), "Tuple[Tensor, Tuple[Tensor, Tensor]]");
   EXPECT_EQ(FindNamed(**g, "getitem_2")->args()[0].node(), FindNamed(**g, "getitem_1"));
 }
 
