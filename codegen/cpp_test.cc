@@ -46,52 +46,54 @@ const std::map<std::string, OperatorInfo>& Schemas() {
   static const auto* schemas = [] {
     auto* infos = new std::map<std::string, OperatorInfo>;
     for (const auto& [target, row] : std::map<std::string, OperatorRow>{
-      {"aten::conv2d",
-       {"aten::conv2d(Tensor input, Tensor weight, Tensor? bias=None, int[2] stride=1, "
-        "int[2] padding=0, int[2] dilation=1, int groups=1) -> Tensor",
-        true}},
-      {"aten::relu_", {"aten::relu_(Tensor(a!) self) -> Tensor(a!)", true}},
-      {"aten::add.Tensor",
-       {"aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", true}},
-      {"aten::view", {"aten::view(Tensor(a) self, SymInt[] size) -> Tensor(a)", true}},
-      {"aten::size", {"aten::size(Tensor self) -> int[]", false}},
-      {"aten::__getitem__.t", {"aten::__getitem__.t(t[](a) list, int idx) -> t(*)", false}},
-      {"aten::floordiv.int", {"aten::floordiv.int(int a, int b) -> int", false}},
-      {"aten::dim", {"aten::dim(Tensor self) -> int", false}},
-      {"aten::ne.int", {"aten::ne.int(int a, int b) -> bool", false}},
-      {"aten::format", {"aten::format(str self, ...) -> str", false}},
-      {"prim::RaiseException",
-       {"prim::RaiseException(str msg, str? cls=None) -> ()", false}},
-      // Builtins lowered through the table in builtins.cc.
-      {"aten::dict", {"aten::dict() -> Dict(str, Tensor)", false}},
-      {"aten::_set_item.str",
-       {"aten::_set_item.str(Dict(str, t)(a!) l, str(b -> *) idx, t(c -> *) v) -> ()", false}},
-      {"aten::__getitem__.Dict_str",
-       {"aten::__getitem__.Dict_str(Dict(str, t) self, str key) -> t(*)", false}},
-      {"aten::numel", {"aten::numel(Tensor self) -> int", false}},
-      {"prim::max.self_int", {"prim::max.self_int(int[] self) -> int", false}},
-      {"prim::min.int_float", {"prim::min.int_float(int a, float b) -> float", false}},
-      {"prim::max.float", {"prim::max.float(float a, float b) -> float", false}},
-      {"aten::floor.float", {"aten::floor.float(float a) -> int", false}},
-      {"aten::mul.float", {"aten::mul.float(float a, float b) -> float", false}},
-      {"aten::Float.int", {"aten::Float.int(int a) -> float", false}},
-      {"aten::gt.float_int", {"aten::gt.float_int(float a, int b) -> bool", false}},
-      // No typed form: called boxed.
-      {"aten::log.float", {"aten::log.float(float a) -> float", false}},
-      {"torchvision::nms",
-       {"torchvision::nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor", false,
-        true}},
-      {"aten::upsample_nearest2d.vec",
-       {"aten::upsample_nearest2d.vec(Tensor input, SymInt[]? output_size, float[]? "
-        "scale_factors) -> Tensor",
-        true, true}},
-      {"aten::max.dim",
-       {"aten::max.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor "
-        "indices)",
-        true, true}},
-      {"prim::Frobnicate", {"prim::Frobnicate(Tensor x, int[] s) -> (Tensor, int)", false}},
-      {"aten::chunk",
-       {"aten::chunk(Tensor(a -> *) self, int chunks, int dim=0) -> Tensor(a)[]", true, true}},
+             {"aten::conv2d",
+              {"aten::conv2d(Tensor input, Tensor weight, Tensor? bias=None, int[2] stride=1, "
+               "int[2] padding=0, int[2] dilation=1, int groups=1) -> Tensor",
+               true}},
+             {"aten::relu_", {"aten::relu_(Tensor(a!) self) -> Tensor(a!)", true}},
+             {"aten::add.Tensor",
+              {"aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor", true}},
+             {"aten::view", {"aten::view(Tensor(a) self, SymInt[] size) -> Tensor(a)", true}},
+             {"aten::size", {"aten::size(Tensor self) -> int[]", false}},
+             {"aten::__getitem__.t", {"aten::__getitem__.t(t[](a) list, int idx) -> t(*)", false}},
+             {"aten::floordiv.int", {"aten::floordiv.int(int a, int b) -> int", false}},
+             {"aten::dim", {"aten::dim(Tensor self) -> int", false}},
+             {"aten::ne.int", {"aten::ne.int(int a, int b) -> bool", false}},
+             {"aten::format", {"aten::format(str self, ...) -> str", false}},
+             {"prim::RaiseException",
+              {"prim::RaiseException(str msg, str? cls=None) -> ()", false}},
+             // Builtins lowered through the table in builtins.cc.
+             {"aten::dict", {"aten::dict() -> Dict(str, Tensor)", false}},
+             {"aten::_set_item.str",
+              {"aten::_set_item.str(Dict(str, t)(a!) l, str(b -> *) idx, t(c -> *) v) -> ()",
+               false}},
+             {"aten::__getitem__.Dict_str",
+              {"aten::__getitem__.Dict_str(Dict(str, t) self, str key) -> t(*)", false}},
+             {"aten::numel", {"aten::numel(Tensor self) -> int", false}},
+             {"prim::max.self_int", {"prim::max.self_int(int[] self) -> int", false}},
+             {"prim::min.int_float", {"prim::min.int_float(int a, float b) -> float", false}},
+             {"prim::max.float", {"prim::max.float(float a, float b) -> float", false}},
+             {"aten::floor.float", {"aten::floor.float(float a) -> int", false}},
+             {"aten::mul.float", {"aten::mul.float(float a, float b) -> float", false}},
+             {"aten::Float.int", {"aten::Float.int(int a) -> float", false}},
+             {"aten::gt.float_int", {"aten::gt.float_int(float a, int b) -> bool", false}},
+             // No typed form: called boxed.
+             {"aten::log.float", {"aten::log.float(float a) -> float", false}},
+             {"torchvision::nms",
+              {"torchvision::nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor", false,
+               true}},
+             {"aten::upsample_nearest2d.vec",
+              {"aten::upsample_nearest2d.vec(Tensor input, SymInt[]? output_size, float[]? "
+               "scale_factors) -> Tensor",
+               true, true}},
+             {"aten::max.dim",
+              {"aten::max.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor "
+               "indices)",
+               true, true}},
+             {"prim::Frobnicate", {"prim::Frobnicate(Tensor x, int[] s) -> (Tensor, int)", false}},
+             {"aten::chunk",
+              {"aten::chunk(Tensor(a -> *) self, int chunks, int dim=0) -> Tensor(a)[]", true,
+               true}},
          }) {
       absl::StatusOr<OperatorSchema> schema = ParseSchema(row.schema);
       EXPECT_TRUE(schema.ok()) << schema.status();
@@ -313,14 +315,14 @@ output(%1)
 )g");
   ASSERT_TRUE(graph.ok());
   NameNodes(**graph);
-  CppExtractorInput input{.graph = graph->get(),
-                          .keys = {"f"},
-                          .class_name = "F",
-                          .namespace_name = "n",
-                          .stem = "f",
-                          .operators = {{"prim::Frobnicate",
-                                         {*ParseSchema("prim::Frobnicate(Tensor x, ...) -> Tensor"),
-                                          false}}}};
+  CppExtractorInput input{
+      .graph = graph->get(),
+      .keys = {"f"},
+      .class_name = "F",
+      .namespace_name = "n",
+      .stem = "f",
+      .operators = {{"prim::Frobnicate",
+                     {*ParseSchema("prim::Frobnicate(Tensor x, ...) -> Tensor"), false}}}};
   absl::StatusOr<CppSource> source = EmitCppExtractor(input);
   EXPECT_EQ(source.status().code(), absl::StatusCode::kUnimplemented);
   EXPECT_THAT(std::string(source.status().message()), HasSubstr("node 'Frobnicate'"));

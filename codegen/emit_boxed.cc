@@ -19,8 +19,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "codegen/emitter.h"
 #include "base/status_macros.h"
+#include "codegen/emitter.h"
 
 namespace featx {
 
@@ -55,8 +55,7 @@ absl::StatusOr<std::vector<std::string>> BodyEmitter::BoxedResultTypes(
 }
 
 void BodyEmitter::EmitBoxedLookup(const Node& n, const OperatorSchema& schema,
-                                  const OperatorInfo& info,
-                                  const std::string& op) {
+                                  const OperatorInfo& info, const std::string& op) {
   std::string name = StringLiteral(schema.name);
   std::string overload = StringLiteral(schema.overload);
   if (info.dispatcher) {
@@ -72,11 +71,11 @@ void BodyEmitter::EmitBoxedLookup(const Node& n, const OperatorSchema& schema,
            {"overload", overload},
            {"missing", StringLiteral(absl::StrCat("operator ", n.target(), " is not registered"))}},
           R"cc(static torch::jit::Operation $op$ = [] {
-  auto found = torch::jit::findOperatorFor(c10::OperatorName($name$, $overload$));
-  TORCH_CHECK(found != nullptr, $missing$);
-  return found->getOperation();
-}();
-)cc");
+                 auto found = torch::jit::findOperatorFor(c10::OperatorName($name$, $overload$));
+                 TORCH_CHECK(found != nullptr, $missing$);
+                 return found->getOperation();
+               }();
+          )cc");
 }
 
 absl::Status BodyEmitter::EmitBoxed(const Node& n, const OperatorSchema& schema,
@@ -91,8 +90,8 @@ absl::Status BodyEmitter::EmitBoxed(const Node& n, const OperatorSchema& schema,
     args.push_back(std::move(e));
   }
   ASSIGN_OR_RETURN(std::vector<std::string> result_types, BoxedResultTypes(n, schema));
-  std::string var = n.value_type().is_none() ? names_.Unique(n.name().empty() ? "v" : n.name())
-                                           : NewVar(n);
+  std::string var =
+      n.value_type().is_none() ? names_.Unique(n.name().empty() ? "v" : n.name()) : NewVar(n);
   std::string op = names_.Unique(var + "_op");
   std::string stack = names_.Unique(var + "_stack");
   EmitComment(n, " (boxed)");

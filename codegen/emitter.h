@@ -63,8 +63,7 @@ class BodyEmitter {
   absl::Status EmitIf(const Node& n, int depth);
   absl::Status EmitLoop(const Node& n, int depth);
   absl::StatusOr<std::vector<std::string>> Coerce(const Graph& block,
-                                                  std::vector<std::string> results,
-                                                  const Node& n);
+                                                  std::vector<std::string> results, const Node& n);
   void ReleaseAfter(const std::vector<const Node*>& nodes);
 
   // ---- emit_ops.cc
@@ -72,12 +71,14 @@ class BodyEmitter {
   absl::Status EmitTupleIndex(const Node& n);
   absl::Status EmitDictConstruct(const Node& n);
   absl::Status EmitPrepackedConv(const Node& n, const Conv2dCall& conv);
-  absl::Status EmitAten(const Node& n, const OperatorSchema& schema, const std::vector<std::string>& args);
+  absl::Status EmitAten(const Node& n, const OperatorSchema& schema,
+                        const std::vector<std::string>& args);
   absl::Status EmitBuiltin(const Node& n, const OperatorSchema& schema, const OperatorInfo& info,
                            const std::vector<std::string>& args);
   absl::Status EmitFormat(const Node& n);
   absl::Status EmitBoxed(const Node& n, const OperatorSchema& schema, const OperatorInfo& info);
-  absl::StatusOr<std::vector<std::string>> BoxedResultTypes(const Node& n, const OperatorSchema& schema);
+  absl::StatusOr<std::vector<std::string>> BoxedResultTypes(const Node& n,
+                                                            const OperatorSchema& schema);
   void EmitBoxedLookup(const Node& n, const OperatorSchema& schema, const OperatorInfo& info,
                        const std::string& op);
 
@@ -101,7 +102,7 @@ class BodyEmitter {
   std::set<std::string> ops_headers_;
   std::set<std::string> runtime_sections_;
   std::set<std::string> includes_;
-  Namespace conv_names_{Namespace::Macros::kAvoided};  // members of Optimized
+  Namespace conv_names_{Namespace::Macros::kAvoided};       // members of Optimized
   std::vector<std::pair<std::string, std::string>> convs_;  // member, PrepackedConv2d(...)
 };
 

@@ -15,7 +15,9 @@ namespace featx {
 
 namespace {
 
-bool Is(const std::optional<Type>& t, Type::Kind kind) { return t.has_value() && t->kind() == kind; }
+bool Is(const std::optional<Type>& t, Type::Kind kind) {
+  return t.has_value() && t->kind() == kind;
+}
 
 // TorchScript carries dtypes, layouts and memory formats as ints; C++ has enums.
 bool IsEnum(const std::optional<Type>& t) {
@@ -170,7 +172,7 @@ absl::StatusOr<std::string> ArgumentExprs::ListExpr(const Argument& a, const Par
     element = first.kind() == Argument::Kind::kDouble ? Type::Float()
               : first.kind() == Argument::Kind::kBool ? Type::Bool()
               : first.kind() == Argument::Kind::kNode ? first.node()->value_type()
-                                                       : Type::Int();
+                                                      : Type::Int();
     element_of_node = first.kind() == Argument::Kind::kNode;
   }
   bool ints = Is(element, Type::Kind::kInt) || Is(element, Type::Kind::kSymInt);

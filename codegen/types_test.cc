@@ -47,8 +47,7 @@ class ArgumentExprsTest : public ::testing::Test {
   ArgumentExprs exprs_{[](const Node* n) -> absl::StatusOr<std::string> { return n->name(); }};
 
   // `type` "" is an unknown parameter type.
-  std::string Expr(const Argument& a, absl::string_view type,
-                   ListForm form = ListForm::kArrayRef) {
+  std::string Expr(const Argument& a, absl::string_view type, ListForm form = ListForm::kArrayRef) {
     ParamType param;
     if (!type.empty()) param = Parsed(type);
     absl::StatusOr<std::string> e = exprs_.Expr(a, param, form);

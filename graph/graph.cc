@@ -7,23 +7,29 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "graph/schema.h"
 #include "base/status_macros.h"
+#include "graph/schema.h"
 
 namespace featx {
 
 namespace {
 
 constexpr std::pair<OpCode, absl::string_view> kOpCodeNames[] = {
-    {OpCode::kPlaceholder, "placeholder"},   {OpCode::kGetAttr, "get_attr"},
-    {OpCode::kCallModule, "call_module"},    {OpCode::kCallFunction, "call_function"},
-    {OpCode::kOutput, "output"},             {OpCode::kIf, "if"},
+    {OpCode::kPlaceholder, "placeholder"},
+    {OpCode::kGetAttr, "get_attr"},
+    {OpCode::kCallModule, "call_module"},
+    {OpCode::kCallFunction, "call_function"},
+    {OpCode::kOutput, "output"},
+    {OpCode::kIf, "if"},
     {OpCode::kLoop, "loop"},
 };
 
 // Operators that must run even if their result is unused.
 constexpr absl::string_view kSideEffectOps[] = {
-    "prim::RaiseException", "aten::_assert", "prim::Print", "aten::warn",
+    "prim::RaiseException",
+    "aten::_assert",
+    "prim::Print",
+    "aten::warn",
 };
 
 }  // namespace
@@ -201,8 +207,8 @@ bool Node::HasSideEffects() const {
     case OpCode::kOutput:
       return true;
     case OpCode::kCallFunction:
-      return std::find(std::begin(kSideEffectOps), std::end(kSideEffectOps),
-                       OperatorName()) != std::end(kSideEffectOps);
+      return std::find(std::begin(kSideEffectOps), std::end(kSideEffectOps), OperatorName()) !=
+             std::end(kSideEffectOps);
     case OpCode::kIf:
     case OpCode::kLoop:
       for (const auto& block : blocks_) {
@@ -357,8 +363,7 @@ int Graph::EraseIf(const std::function<bool(const Node&)>& pred) {
 namespace {
 
 std::string Describe(const Node& n) {
-  return absl::StrCat(OpCodeName(n.op()), " '",
-                      n.name().empty() ? n.target() : n.name(), "'");
+  return absl::StrCat(OpCodeName(n.op()), " '", n.name().empty() ? n.target() : n.name(), "'");
 }
 
 // True if `def` is visible at `use`: defined earlier in the same graph, or
@@ -417,9 +422,8 @@ absl::Status VerifyGraph(const Graph& graph, bool top_level) {
           return absl::InternalError(absl::StrCat(Describe(n), " has no target"));
         }
         // call_module / call_function may carry their leaf's body.
-        if (n.blocks().size() > (n.op() == OpCode::kCallModule || n.op() == OpCode::kCallFunction
-                                     ? 1u
-                                     : 0u)) {
+        if (n.blocks().size() >
+            (n.op() == OpCode::kCallModule || n.op() == OpCode::kCallFunction ? 1u : 0u)) {
           return absl::InternalError(absl::StrCat(Describe(n), " has too many blocks"));
         }
         break;
@@ -433,8 +437,8 @@ absl::Status VerifyGraph(const Graph& graph, bool top_level) {
         break;
       case OpCode::kLoop:
         if (n.blocks().size() != 1 || n.args().size() < 2) {
-          return absl::InternalError(absl::StrCat(
-              Describe(n), " needs a trip count, a condition and one body block"));
+          return absl::InternalError(
+              absl::StrCat(Describe(n), " needs a trip count, a condition and one body block"));
         }
         break;
     }
@@ -449,8 +453,8 @@ absl::Status VerifyGraph(const Graph& graph, bool top_level) {
               absl::StrCat(Describe(n), " uses ", Describe(*used), " before it is defined"));
         } else if (std::find(used->users().begin(), used->users().end(), &n) ==
                    used->users().end()) {
-          status = absl::InternalError(absl::StrCat(Describe(*used), " does not list user ",
-                                                    Describe(n)));
+          status = absl::InternalError(
+              absl::StrCat(Describe(*used), " does not list user ", Describe(n)));
         }
       });
     }

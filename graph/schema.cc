@@ -39,16 +39,36 @@ std::string QuotedText(absl::string_view s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\'': out += "\\'"; break;
-      case '"': out += "\\\""; break;
-      case '\a': out += "\\a"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\v': out += "\\v"; break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\'':
+        out += "\\'";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\a':
+        out += "\\a";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\v':
+        out += "\\v";
+        break;
       default:
         if (absl::ascii_isprint(static_cast<unsigned char>(c))) {
           out += c;
@@ -94,9 +114,9 @@ std::string LiteralText(const Argument& a) {
       return a.string_value();
     case Argument::Kind::kList:
     case Argument::Kind::kTuple: {
-      std::string inner = absl::StrJoin(a.elements(), ", ", [](std::string* out, const Argument& e) {
-        absl::StrAppend(out, LiteralText(e));
-      });
+      std::string inner = absl::StrJoin(
+          a.elements(), ", ",
+          [](std::string* out, const Argument& e) { absl::StrAppend(out, LiteralText(e)); });
       if (a.kind() == Argument::Kind::kList) return absl::StrCat("[", inner, "]");
       return absl::StrCat("(", inner, a.elements().size() == 1 ? ",)" : ")");
     }
@@ -124,8 +144,7 @@ std::string ArgumentText(const SchemaArgument& arg) {
   if (unopt.is_list()) {
     absl::StrAppend(&out, unopt.element().ToSchemaString());
     if (arg.element_alias.has_value()) absl::StrAppend(&out, AliasText(*arg.element_alias));
-    absl::StrAppend(&out, "[", arg.list_size.has_value() ? absl::StrCat(*arg.list_size) : "",
-                    "]");
+    absl::StrAppend(&out, "[", arg.list_size.has_value() ? absl::StrCat(*arg.list_size) : "", "]");
   } else {
     absl::StrAppend(&out, unopt.ToSchemaString());
   }
@@ -140,9 +159,7 @@ std::string ArgumentText(const SchemaArgument& arg) {
 
 // ---- Parsing.
 
-bool IsIdentChar(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_';
-}
+bool IsIdentChar(char c) { return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
 class SchemaParser {
  public:
@@ -342,8 +359,8 @@ class SchemaParser {
     return Error(absl::StrCat("expected '", prefix, "'"));
   }
   absl::Status Error(absl::string_view what) const {
-    return absl::InvalidArgumentError(absl::StrCat("bad schema '", text_, "': ", what, " at column ",
-                                                   text_.size() - rest_.size() + 1));
+    return absl::InvalidArgumentError(absl::StrCat("bad schema '", text_, "': ", what,
+                                                   " at column ", text_.size() - rest_.size() + 1));
   }
 
   absl::string_view text_;
@@ -354,8 +371,8 @@ class SchemaParser {
 
 bool operator==(const SchemaArgument& a, const SchemaArgument& b) {
   return a.name == b.name && a.type == b.type && a.list_size == b.list_size &&
-         a.default_value == b.default_value && a.kwarg_only == b.kwarg_only &&
-         a.alias == b.alias && a.element_alias == b.element_alias;
+         a.default_value == b.default_value && a.kwarg_only == b.kwarg_only && a.alias == b.alias &&
+         a.element_alias == b.element_alias;
 }
 
 bool operator==(const OperatorSchema& a, const OperatorSchema& b) {

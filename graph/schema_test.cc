@@ -85,10 +85,8 @@ TEST(SchemaTest, SizedListDefaultIsTheFullList) {
   EXPECT_EQ(stride.list_size, 2);
   EXPECT_EQ(*stride.default_value, Argument::List({Argument::Int(1), Argument::Int(1)}));
   EXPECT_EQ(*s.arguments[2].default_value, Argument::None());
-  EXPECT_EQ(Parsed(kLibTorchSchemas[4]).arguments[4].default_value,
-            Argument::Double(1e-05));
-  EXPECT_EQ(*Parsed(kLibTorchSchemas[15]).arguments[2].default_value,
-            Argument::String("constant"));
+  EXPECT_EQ(Parsed(kLibTorchSchemas[4]).arguments[4].default_value, Argument::Double(1e-05));
+  EXPECT_EQ(*Parsed(kLibTorchSchemas[15]).arguments[2].default_value, Argument::String("constant"));
 }
 
 TEST(SchemaTest, AliasAnnotations) {

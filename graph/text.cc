@@ -22,9 +22,8 @@ namespace featx {
 namespace {
 
 bool IsBareChar(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' ||
-         c == ':' || c == '<' || c == '>' || c == '?' || c == '*' || c == '[' || c == ']' ||
-         c == '-';
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == ':' ||
+         c == '<' || c == '>' || c == '?' || c == '*' || c == '[' || c == ']' || c == '-';
 }
 
 // A token as printed: bare if it is safe, else a quoted C-escaped string.
@@ -50,7 +49,8 @@ class Printer {
         targets.push_back(n->target());
       }
     });
-    for (const std::string& t : targets) absl::StrAppend(&out, "schema ", ToSchemaText(*schemas[t]), "\n");
+    for (const std::string& t : targets)
+      absl::StrAppend(&out, "schema ", ToSchemaText(*schemas[t]), "\n");
     return out;
   }
 

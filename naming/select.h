@@ -71,6 +71,11 @@ struct ReturnNodeSpec {
 absl::StatusOr<std::pair<std::vector<std::string>, std::vector<std::string>>> ReturnNodesPerMode(
     const ReturnNodeSpec& spec);
 
+// Types a return node may have: Tensor, List[Tensor], Dict[str, Tensor], or a
+// non-empty tuple of these. Both back ends return a dict's or tuple's
+// tensors under "key.subkey" / "key.0".
+bool IsReturnableType(const Type& type);
+
 }  // namespace featx
 
 #endif  // FEATX_NAMING_SELECT_H_

@@ -7,11 +7,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "torch/csrc/jit/api/function_impl.h"
 #include "tracer/fx_source.h"
 #include "tracer/leaf_effects.h"
 #include "tracer/ops_subclasses.h"
 #include "tracer/walker.h"
-#include "torch/csrc/jit/api/function_impl.h"
 
 namespace featx {
 namespace tracer_internal {
@@ -97,8 +97,9 @@ absl::Status Tracer::GetAttr(const jit::Node* node, Env& env, const std::string&
 // A list attribute of tensors that are the module's own parameters or
 // buffers (nn.LSTM's `_flat_weights` holds weight_ih_l0, weight_hh_l0, ...):
 // a list of get_attr nodes, found by tensor identity.
-absl::Status Tracer::TensorListAttr(const jit::Node* node, const Value& owner, const std::string& path,
-                            const c10::IValue& value, Env& env, const std::string& scope) {
+absl::Status Tracer::TensorListAttr(const jit::Node* node, const Value& owner,
+                                    const std::string& path, const c10::IValue& value, Env& env,
+                                    const std::string& scope) {
   const c10::ClassType& type = *owner.module->type();
   Value list;
   list.kind = Value::Kind::kList;
@@ -118,9 +119,9 @@ absl::Status Tracer::TensorListAttr(const jit::Node* node, const Value& owner, c
                                       "buffers of the module; mark the module as a leaf"));
     }
     std::string name = type.getAttributeName(*found);
-    list.elements.push_back(Value::OfNode(
-        GetAttrNode(owner.path.empty() ? name : absl::StrCat(owner.path, ".", name),
-                    type.is_buffer(*found), node, scope)));
+    list.elements.push_back(
+        Value::OfNode(GetAttrNode(owner.path.empty() ? name : absl::StrCat(owner.path, ".", name),
+                                  type.is_buffer(*found), node, scope)));
   }
   env[node->output()] = std::move(list);
   return absl::OkStatus();
@@ -147,9 +148,9 @@ absl::Status Tracer::SetAttr(const jit::Node* node, Env& env, const std::string&
   }
   for (Graph* g = graph_; g->parent() != nullptr; g = g->parent()->owner()) {
     if (g->parent()->op() == OpCode::kIf || g->parent()->op() == OpCode::kLoop) {
-      return absl::UnimplementedError(absl::StrCat(
-          "cannot trace ", where,
-          ": it is assigned inside a branch or loop that depends on the input"));
+      return absl::UnimplementedError(
+          absl::StrCat("cannot trace ", where,
+                       ": it is assigned inside a branch or loop that depends on the input"));
     }
   }
   assigned_[key] = env.at(node->input(1));
@@ -160,7 +161,8 @@ absl::Status Tracer::SetAttr(const jit::Node* node, Env& env, const std::string&
 // model.py:31:8": prim::SetAttr records no source range, so the location
 // is that of the nearest node in its block that has one (usually the
 // assigned value), else of the `if` or loop holding it.
-std::string Tracer::SetAttrContext(const jit::Node* node, const Value& owner, const std::string& field) {
+std::string Tracer::SetAttrContext(const jit::Node* node, const Value& owner,
+                                   const std::string& field) {
   std::string loc;
   for (const jit::Node* at = node; loc.empty() && at != nullptr;
        at = at->owningBlock()->owningNode()) {
@@ -199,7 +201,7 @@ std::optional<size_t> Tracer::FindSlot(const c10::ClassType& type, const std::st
 
 // One get_attr node per parameter path and graph, as FX caches its proxies.
 Node* Tracer::GetAttrNode(const std::string& path, bool buffer, const jit::Node* origin,
-                  const std::string& scope) {
+                          const std::string& scope) {
   // Leaf bodies keep their own get_attr nodes.
   for (Graph* g = graph_; g != nullptr;
        g = g->parent() == nullptr || leaf_depth_ > 0 ? nullptr : g->parent()->owner()) {
@@ -229,8 +231,7 @@ bool Tracer::IsLeafModule(const ObjectPtr& module, const std::string& path) cons
   if (absl::StartsWith(cls, "torchvision.ops.") || !TorchvisionOpsBase(cls).empty()) return true;
   if (absl::StartsWith(cls, "torch.nn.") || absl::StartsWith(cls, "torch.ao.nn.")) {
     absl::string_view short_name = absl::string_view(cls).substr(cls.rfind('.') + 1);
-    return short_name != "Sequential" && short_name != "ModuleList" &&
-           short_name != "ModuleDict";
+    return short_name != "Sequential" && short_name != "ModuleList" && short_name != "ModuleDict";
   }
   return false;
 }
@@ -270,8 +271,9 @@ absl::Status Tracer::CallMethod(const jit::Node* node, Env& env, const std::stri
     return AddLeaf(node, std::move(init), inputs, fn, env, scope, callee.path);
   }
   // FX changes the scope only when a module is called, not for its other methods.
-  ASSIGN_OR_RETURN(std::vector<Value> outputs, Call(*jit::toGraphFunction(fn).graph(),
-                                                    std::move(inputs), forward ? callee.path : scope));
+  ASSIGN_OR_RETURN(
+      std::vector<Value> outputs,
+      Call(*jit::toGraphFunction(fn).graph(), std::move(inputs), forward ? callee.path : scope));
   return BindCallOutputs(node, std::move(outputs), env);
 }
 
@@ -301,9 +303,9 @@ absl::Status Tracer::CallFunction(const jit::Node* node, Env& env, const std::st
 // Appends a leaf call made from `init` (its target, arguments and effects)
 // with the call's type, scope and location, traces its body if asked
 // (TraceOptions::with_bodies) in `body_scope`, and binds its results.
-absl::Status Tracer::AddLeaf(const jit::Node* node, NodeInit init,
-                             const std::vector<Value>& inputs, jit::Function& body, Env& env,
-                             const std::string& scope, const std::string& body_scope) {
+absl::Status Tracer::AddLeaf(const jit::Node* node, NodeInit init, const std::vector<Value>& inputs,
+                             jit::Function& body, Env& env, const std::string& scope,
+                             const std::string& body_scope) {
   init.type = OutputsType(node);
   init.multiple_results = node->outputs().size() > 1;
   init.scope = scope;

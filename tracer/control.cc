@@ -50,11 +50,11 @@ absl::Status Tracer::TraceBlock(const jit::Block& block, Graph* target, Env& env
   graph_ = target;
   for (size_t i = 0; i < block.inputs().size(); ++i) {
     const jit::Value* in = block.inputs()[i];
-    Node* p = graph_->Append({.op = OpCode::kPlaceholder,
-                              .target = in->hasDebugName() ? in->debugNameBase()
-                                                           : absl::StrCat("block_input_", i),
-                              .type = TypeFromC10(in->type()),
-                              .scope = scope});
+    Node* p = graph_->Append(
+        {.op = OpCode::kPlaceholder,
+         .target = in->hasDebugName() ? in->debugNameBase() : absl::StrCat("block_input_", i),
+         .type = TypeFromC10(in->type()),
+         .scope = scope});
     env[in] = Value::OfNode(p);
   }
   bool raised_before = raised_;

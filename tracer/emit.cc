@@ -7,10 +7,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "torch/csrc/jit/runtime/operator.h"
 #include "tracer/from_c10.h"
 #include "tracer/fx_source.h"
 #include "tracer/walker.h"
-#include "torch/csrc/jit/runtime/operator.h"
 
 namespace featx {
 namespace tracer_internal {
@@ -30,8 +30,8 @@ Type OutputsType(const jit::Node* node) {
   return Type::Tuple(std::move(types));
 }
 
-absl::Status Tracer::AddOperator(const jit::Node* node, const std::vector<Value>& inputs,
-                                 Env& env, const std::string& scope) {
+absl::Status Tracer::AddOperator(const jit::Node* node, const std::vector<Value>& inputs, Env& env,
+                                 const std::string& scope) {
   ASSIGN_OR_RETURN(std::vector<Argument> args, ToArgs(node, inputs, scope));
   ASSIGN_OR_RETURN(std::shared_ptr<const OperatorSchema> schema, SchemaOf(node));
   NodeInit init{.target = OperatorTarget(node),

@@ -39,9 +39,8 @@ AliasAnnotation Annotation(const c10::AliasInfo& info) {
 }
 
 absl::StatusOr<SchemaArgument> ArgumentFromC10(const c10::Argument& arg, bool is_return) {
-  SchemaArgument a{.name = arg.name(),
-                   .type = TypeFromC10(arg.real_type()),
-                   .kwarg_only = arg.kwarg_only()};
+  SchemaArgument a{
+      .name = arg.name(), .type = TypeFromC10(arg.real_type()), .kwarg_only = arg.kwarg_only()};
   if (arg.N().has_value()) a.list_size = *arg.N();
   if (arg.default_value().has_value()) {
     absl::StatusOr<Argument> d = LiteralFromIValue(*arg.default_value());

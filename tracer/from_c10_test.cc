@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "ATen/Functions.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "ATen/Functions.h"
 #include "torch/csrc/jit/runtime/operator.h"
 
 namespace featx {

@@ -42,14 +42,20 @@ std::vector<size_t> TopLevelPositions(absl::string_view text) {
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (quote != 0) {
-      if (c == '\\') ++i;
-      else if (c == quote) quote = 0;
+      if (c == '\\')
+        ++i;
+      else if (c == quote)
+        quote = 0;
       continue;
     }
-    if (c == '"' || c == '\'') quote = c;
-    else if (c == '(' || c == '[' || c == '{') ++depth;
-    else if (c == ')' || c == ']' || c == '}') --depth;
-    else if (depth == 0) positions.push_back(i);
+    if (c == '"' || c == '\'')
+      quote = c;
+    else if (c == '(' || c == '[' || c == '{')
+      ++depth;
+    else if (c == ')' || c == ']' || c == '}')
+      --depth;
+    else if (depth == 0)
+      positions.push_back(i);
   }
   return positions;
 }
@@ -59,10 +65,9 @@ std::vector<size_t> TopLevelPositions(absl::string_view text) {
 // module's name for an augmented assignment statement, else "".
 std::string AugmentedAssignmentOp(absl::string_view text) {
   static constexpr std::pair<absl::string_view, absl::string_view> kOps[] = {
-      {"**=", "pow"},  {"//=", "floordiv"}, {"<<=", "lshift"}, {">>=", "rshift"},
-      {"+=", "add"},   {"-=", "sub"},       {"*=", "mul"},     {"/=", "truediv"},
-      {"%=", "mod"},   {"&=", "and_"},      {"|=", "or_"},     {"^=", "xor"},
-      {"@=", "matmul"}};
+      {"**=", "pow"}, {"//=", "floordiv"}, {"<<=", "lshift"}, {">>=", "rshift"}, {"+=", "add"},
+      {"-=", "sub"},  {"*=", "mul"},       {"/=", "truediv"}, {"%=", "mod"},     {"&=", "and_"},
+      {"|=", "or_"},  {"^=", "xor"},       {"@=", "matmul"}};
   for (size_t i : TopLevelPositions(text)) {
     for (const auto& [symbol, name] : kOps) {
       if (text.substr(i, symbol.size()) == symbol) return std::string(name);

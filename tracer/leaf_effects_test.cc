@@ -26,10 +26,9 @@ TEST(LeafEffectsTest, InplaceLibraryModuleWritesAndAliasesItsInput) {
 
 TEST(LeafEffectsTest, OtherLibraryModuleMayReturnItsInputButDoesNotWriteIt) {
   // Identity returns its input, Flatten a view, Dropout its input in eval.
-  for (absl::string_view cls : {"torch.nn.modules.linear.Identity",
-                                "torch.nn.modules.flatten.Flatten",
-                                "torch.nn.modules.dropout.Dropout",
-                                "torchvision.ops.stochastic_depth.StochasticDepth"}) {
+  for (absl::string_view cls :
+       {"torch.nn.modules.linear.Identity", "torch.nn.modules.flatten.Flatten",
+        "torch.nn.modules.dropout.Dropout", "torchvision.ops.stochastic_depth.StochasticDepth"}) {
     LeafEffects e = EffectsOfLeaf(LeafKind::kModule, cls, false);
     EXPECT_THAT(e.mutates, IsEmpty()) << cls;
     EXPECT_EQ(e.alias_of, 0) << cls;

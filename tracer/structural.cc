@@ -10,9 +10,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "torch/csrc/jit/runtime/operator.h"
 #include "tracer/from_c10.h"
 #include "tracer/walker.h"
-#include "torch/csrc/jit/runtime/operator.h"
 
 namespace featx {
 namespace tracer_internal {
@@ -109,8 +109,8 @@ absl::StatusOr<bool> Tracer::FoldStructural(const jit::Node* node, std::vector<V
 }
 
 // prim::Uninitialized, the value of a branch that raises; never used.
-absl::StatusOr<bool> Tracer::FoldUninitialized(const jit::Node* node, std::vector<Value>&,
-                                               Env& env, const std::string&) {
+absl::StatusOr<bool> Tracer::FoldUninitialized(const jit::Node* node, std::vector<Value>&, Env& env,
+                                               const std::string&) {
   env[node->output()] = Value::Constant(c10::IValue::uninitialized());
   return true;
 }
@@ -137,15 +137,16 @@ absl::StatusOr<bool> Tracer::FoldConstruct(const jit::Node* node, std::vector<Va
   if (tuple) {
     env[node->output()] = Value::Constant(c10::ivalue::Tuple::create(std::move(elements)));
   } else {
-    c10::impl::GenericList list(node->output()->type()->expectRef<c10::ListType>().getElementType());
+    c10::impl::GenericList list(
+        node->output()->type()->expectRef<c10::ListType>().getElementType());
     for (c10::IValue& e : elements) list.push_back(std::move(e));
     env[node->output()] = Value::Constant(std::move(list));
   }
   return true;
 }
 
-absl::StatusOr<bool> Tracer::FoldUnpack(const jit::Node* node, std::vector<Value>& inputs,
-                                        Env& env, const std::string& scope) {
+absl::StatusOr<bool> Tracer::FoldUnpack(const jit::Node* node, std::vector<Value>& inputs, Env& env,
+                                        const std::string& scope) {
   const Value& from = inputs[0];
   if (from.is_structural_sequence()) {
     if (from.elements.size() != node->outputs().size()) {
@@ -161,10 +162,10 @@ absl::StatusOr<bool> Tracer::FoldUnpack(const jit::Node* node, std::vector<Value
                                             ? from.constant.toListRef().vec()
                                             : from.constant.toTupleRef().elements().vec();
     if (elements.size() != node->outputs().size()) {
-      return Unsupported(node, scope,
-                         absl::StrCat("unpacking a constant of length ", elements.size(), " into ",
-                                      node->outputs().size(),
-                                      " values: ", from.constant.tagKind()));
+      return Unsupported(
+          node, scope,
+          absl::StrCat("unpacking a constant of length ", elements.size(), " into ",
+                       node->outputs().size(), " values: ", from.constant.tagKind()));
     }
     for (size_t i = 0; i < elements.size(); ++i) {
       env[node->outputs()[i]] = Value::Constant(elements[i]);
@@ -183,8 +184,8 @@ absl::StatusOr<bool> Tracer::FoldUnpack(const jit::Node* node, std::vector<Value
 }
 
 // prim::TupleIndex and aten::__getitem__ of a structural list or tuple.
-absl::StatusOr<bool> Tracer::FoldIndex(const jit::Node* node, std::vector<Value>& inputs,
-                                       Env& env, const std::string& scope) {
+absl::StatusOr<bool> Tracer::FoldIndex(const jit::Node* node, std::vector<Value>& inputs, Env& env,
+                                       const std::string& scope) {
   if (!inputs[0].is_structural_sequence() || !inputs[1].is_constant()) return false;
   int64_t i = inputs[1].constant.toInt();
   int64_t n = static_cast<int64_t>(inputs[0].elements.size());
@@ -198,8 +199,8 @@ absl::StatusOr<bool> Tracer::FoldIndex(const jit::Node* node, std::vector<Value>
 // TorchScript, so every later use of the list value sees the element).
 // Inside a data-dependent branch or loop the append may not happen: the list
 // is materialized instead (MaterializeMutatedLists).
-absl::StatusOr<bool> Tracer::FoldAppend(const jit::Node* node, std::vector<Value>& inputs,
-                                        Env& env, const std::string&) {
+absl::StatusOr<bool> Tracer::FoldAppend(const jit::Node* node, std::vector<Value>& inputs, Env& env,
+                                        const std::string&) {
   bool structural = inputs[0].kind == Value::Kind::kList ||
                     (inputs[0].is_constant() && inputs[0].constant.isList());
   if (graph_ != call_graph_ || !structural) return false;
@@ -245,8 +246,8 @@ absl::StatusOr<bool> Tracer::FoldDictConstruct(const jit::Node* node, std::vecto
 // An operation on a structural dict, or a runtime value written into a
 // constant dict (which makes it structural). Anything else takes a runtime
 // dict (ToArg materializes it).
-absl::StatusOr<bool> Tracer::FoldDictOp(const jit::Node* node, std::vector<Value>& inputs,
-                                        Env& env, const std::string& scope) {
+absl::StatusOr<bool> Tracer::FoldDictOp(const jit::Node* node, std::vector<Value>& inputs, Env& env,
+                                        const std::string& scope) {
   const c10::Symbol kind = node->kind();
   if (inputs.empty() || !node->input(0)->type()->cast<c10::DictType>()) return false;
   Value& dict = inputs[0];

@@ -9,10 +9,10 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/status_macros.h"
+#include "torch/csrc/jit/api/function_impl.h"
 #include "tracer/from_c10.h"
 #include "tracer/fx_source.h"
 #include "tracer/walker.h"
-#include "torch/csrc/jit/api/function_impl.h"
 
 namespace featx {
 namespace tracer_internal {
@@ -47,9 +47,8 @@ absl::StatusOr<std::unique_ptr<Graph>> Tracer::Run(const jit::Module& module) {
   for (size_t i = 1; i < ts->inputs().size(); ++i) {
     const jit::Value* in = ts->inputs()[i];
     std::string name = in->hasDebugName() ? in->debugNameBase() : absl::StrCat("input_", i);
-    Node* p = graph->Append({.op = OpCode::kPlaceholder,
-                             .target = std::move(name),
-                             .type = TypeFromC10(in->type())});
+    Node* p = graph->Append(
+        {.op = OpCode::kPlaceholder, .target = std::move(name), .type = TypeFromC10(in->type())});
     inputs.push_back(Value::OfNode(p));
   }
   ASSIGN_OR_RETURN(std::vector<Value> outputs, Call(*ts, std::move(inputs), ""));
@@ -86,8 +85,7 @@ absl::StatusOr<std::vector<Value>> Tracer::WalkBlock(const jit::Block& block, En
   std::vector<Value> outputs;
   for (const jit::Value* v : block.outputs()) {
     auto it = env.find(v);
-    outputs.push_back(it != env.end() ? it->second
-                                      : Value::Constant(c10::IValue::uninitialized()));
+    outputs.push_back(it != env.end() ? it->second : Value::Constant(c10::IValue::uninitialized()));
   }
   return outputs;
 }
@@ -120,8 +118,7 @@ absl::Status Tracer::Constant(const jit::Node* node, Env& env, const std::string
   return absl::OkStatus();
 }
 
-absl::Status Tracer::UncheckedCast(const jit::Node* node, Env& env,
-                                   const std::string& /*scope*/) {
+absl::Status Tracer::UncheckedCast(const jit::Node* node, Env& env, const std::string& /*scope*/) {
   env[node->output()] = env.at(node->input());
   return absl::OkStatus();
 }
@@ -129,9 +126,9 @@ absl::Status Tracer::UncheckedCast(const jit::Node* node, Env& env,
 absl::Status Tracer::Unsupported(const jit::Node* node, const std::string& scope,
                                  absl::string_view why) {
   std::string loc = Location(node);
-  return absl::UnimplementedError(absl::StrCat(
-      "cannot trace ", node->kind().toQualString(), loc.empty() ? "" : " at ", loc,
-      " in module '", scope.empty() ? "<root>" : scope, "': ", why));
+  return absl::UnimplementedError(absl::StrCat("cannot trace ", node->kind().toQualString(),
+                                               loc.empty() ? "" : " at ", loc, " in module '",
+                                               scope.empty() ? "<root>" : scope, "': ", why));
 }
 
 // The graph's (or block's) output node for `outputs`, if they were traced.
@@ -188,8 +185,7 @@ std::string RephraseInternalAssert(absl::string_view message) {
     file = file.substr(file.rfind('/') + 1);
     out.replace(at, end - at,
                 absl::StrCat(" is false: a consistency check inside LibTorch failed (", file,
-                             ") on a value featx gave it",
-                             report == std::string::npos ? "" : "."));
+                             ") on a value featx gave it", report == std::string::npos ? "" : "."));
   }
   // Other wordings that ask for a PyTorch bug report.
   absl::StrReplaceAll({{"INTERNAL ASSERT FAILED", "internal check failed"},

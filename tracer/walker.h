@@ -129,8 +129,8 @@ class Tracer {
   // ---- emit.cc: operator nodes.
   absl::Status AddOperator(const jit::Node* node, const std::vector<Value>& inputs, Env& env,
                            const std::string& scope);
-  absl::Status MaterializeMutatedLists(const jit::Node* node, std::vector<Value>& inputs,
-                                       Env& env, const std::string& scope);
+  absl::Status MaterializeMutatedLists(const jit::Node* node, std::vector<Value>& inputs, Env& env,
+                                       const std::string& scope);
   absl::StatusOr<Argument> MaterializeDict(const Value& dict);
   absl::StatusOr<Argument> ToArg(const Value& v);
   absl::StatusOr<std::vector<Argument>> ToArgs(const jit::Node* node,
@@ -164,8 +164,8 @@ class Tracer {
   // ---- control.cc: `if` and loops.
   absl::Status If(const jit::Node* node, Env& env, const std::string& scope);
   absl::Status Loop(const jit::Node* node, Env& env, const std::string& scope);
-  absl::StatusOr<bool> UnrollLoop(const jit::Node* node, const std::vector<Value>& inputs,
-                                  Env& env, const std::string& scope);
+  absl::StatusOr<bool> UnrollLoop(const jit::Node* node, const std::vector<Value>& inputs, Env& env,
+                                  const std::string& scope);
   absl::Status ForgetNodesFrom(size_t size_before);
   absl::Status TraceBlock(const jit::Block& block, Graph* target, Env& env,
                           const std::string& scope);
