@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "ATen/Functions.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
@@ -89,9 +91,9 @@ c10::Dict<std::string, at::Tensor> ToTensorDict(const c10::IValue& v) {
 absl::Status FlattenValue(const std::string& prefix, const c10::IValue& v,
                           std::vector<std::pair<std::string, at::Tensor>>* out) {
   auto not_returnable = [&] {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the model returns a ", v.tagKind(), " (as '", prefix,
-        "'), not a Tensor, a Dict[str, Tensor], or a tuple or list of tensors"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the model returns a ", v.tagKind(), " (as '", prefix,
+                     "'), not a Tensor, a Dict[str, Tensor], or a tuple or list of tensors"));
   };
   if (v.isTensor()) {
     out->emplace_back(prefix, v.toTensor());
@@ -101,7 +103,8 @@ absl::Status FlattenValue(const std::string& prefix, const c10::IValue& v,
       out->emplace_back(absl::StrCat(prefix, ".", kv.key().toStringRef()), kv.value().toTensor());
     }
   } else if (v.isTuple() || v.isList()) {
-    std::vector<c10::IValue> items = v.isTuple() ? v.toTupleRef().elements().vec() : v.toListRef().vec();
+    std::vector<c10::IValue> items =
+        v.isTuple() ? v.toTupleRef().elements().vec() : v.toListRef().vec();
     for (size_t i = 0; i < items.size(); ++i) {
       // None (googlenet's and inception_v3's aux logits in eval mode under
       // TorchScript) has nothing to compare; the reference skips it too.
@@ -135,10 +138,10 @@ absl::StatusOr<torch::jit::Module> ReferenceModule(const torch::jit::Module& mod
   std::vector<Argument> results;
   std::vector<std::string> result_keys;
   auto unsupported = [](absl::string_view what) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "featx check compares with model.forward, which must return a Tensor, a "
-        "Dict[str, Tensor], or a tuple or list of tensors; it returns ",
-        what));
+    return absl::InvalidArgumentError(
+        absl::StrCat("featx check compares with model.forward, which must return a Tensor, a "
+                     "Dict[str, Tensor], or a tuple or list of tensors; it returns ",
+                     what));
   };
   if (output->args().size() != 1) return unsupported("several values");
   const Argument& returned = output->args()[0];
@@ -180,9 +183,9 @@ absl::StatusOr<torch::jit::Module> ReferenceModule(const torch::jit::Module& mod
   for (size_t i = 0; i < selected.size(); ++i) {
     Node* v = selected[i].node;
     if (!IsReturnableType(v->value_type())) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "node '", v->name(), "' is a ", NodeTypeText(*v),
-          ", not a Tensor, a Dict[str, Tensor], or a tuple or list of tensors"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("node '", v->name(), "' is a ", NodeTypeText(*v),
+                       ", not a Tensor, a Dict[str, Tensor], or a tuple or list of tensors"));
     }
     Argument result = Argument::NodeRef(v);
     if (v->value_type().is_tensor()) {
@@ -218,8 +221,9 @@ ValueCheck Summary(const std::vector<ValueCheck>& parts) {
     s.max_rel_diff = std::max(s.max_rel_diff, p.max_rel_diff);
     s.ok = s.ok && p.ok;
     if (s.problem.empty() && !p.ok) {
-      s.problem = p.key == "forward" ? p.problem
-                                     : absl::StrCat(p.key, ": ", p.problem.empty() ? "values" : p.problem);
+      s.problem = p.key == "forward"
+                      ? p.problem
+                      : absl::StrCat(p.key, ": ", p.problem.empty() ? "values" : p.problem);
     }
   }
   if (parts.size() == 1 && parts[0].key == "forward") return parts[0];
