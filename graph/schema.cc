@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "base/status_macros.h"
+#include "graph/literal.h"
 
 namespace featx {
 
@@ -322,26 +323,10 @@ class SchemaParser {
       }
       return c == '[' ? Argument::List(std::move(elements)) : Argument::Tuple(std::move(elements));
     }
-    size_t n = 0;
-    while (n < rest_.size() && !absl::ascii_isspace(static_cast<unsigned char>(rest_[n])) &&
-           absl::string_view(",()[]").find(rest_[n]) == absl::string_view::npos) {
-      ++n;
-    }
-    std::string word(rest_.substr(0, n));
-    rest_.remove_prefix(n);
-    if (word == "None") return Argument::None();
-    if (word == "True") return Argument::Bool(true);
-    if (word == "False") return Argument::Bool(false);
-    if (word == "inf") return Argument::Double(HUGE_VAL);
-    if (word == "-inf") return Argument::Double(-HUGE_VAL);
-    if (word == "nan") return Argument::Double(std::nan(""));
-    int64_t i;
-    if (word.find_first_of(".eE") == std::string::npos && absl::SimpleAtoi(word, &i)) {
-      return Argument::Int(i);
-    }
-    double d;
-    if (!word.empty() && word.back() == '.') word.pop_back();  // "1."
-    if (absl::SimpleAtod(word, &d)) return Argument::Double(d);
+    std::string word = TakeWord(&rest_, ",()[]");
+    std::optional<Argument> scalar =
+        ScalarFromWord(word, {.true_word = "True", .false_word = "False"});
+    if (scalar.has_value()) return *std::move(scalar);
     return Error(absl::StrCat("cannot read default value '", word, "'"));
   }
 

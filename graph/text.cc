@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/status_macros.h"
+#include "graph/literal.h"
 #include "graph/schema.h"
 
 namespace featx {
@@ -253,25 +254,9 @@ class LineParser {
       return Argument::Device(std::move(d));
     }
     // A bare literal ends at the next separator ("1]" in "[2, 1]" is "1").
-    size_t n = 0;
-    while (n < rest_.size() && !absl::ascii_isspace(static_cast<unsigned char>(rest_[n])) &&
-           absl::string_view(",()[]\"").find(rest_[n]) == absl::string_view::npos) {
-      ++n;
-    }
-    std::string word(rest_.substr(0, n));
-    rest_.remove_prefix(n);
-    if (word == "None") return Argument::None();
-    if (word == "true") return Argument::Bool(true);
-    if (word == "false") return Argument::Bool(false);
-    if (word == "inf") return Argument::Double(HUGE_VAL);
-    if (word == "-inf") return Argument::Double(-HUGE_VAL);
-    if (word == "nan") return Argument::Double(std::nan(""));
-    int64_t i;
-    if (word.find_first_of(".eE") == std::string::npos && absl::SimpleAtoi(word, &i)) {
-      return Argument::Int(i);
-    }
-    double d;
-    if (absl::SimpleAtod(word, &d)) return Argument::Double(d);
+    std::string word = TakeWord(&rest_, ",()[]\"");
+    std::optional<Argument> scalar = ScalarFromWord(word);
+    if (scalar.has_value()) return *std::move(scalar);
     return Error(absl::StrCat("cannot read argument '", word, "'"));
   }
 

@@ -11,6 +11,7 @@
 #include "codegen/e2e/carried_shape_features.h"
 #include "codegen/e2e/chunk_in_place_features.h"
 #include "codegen/e2e/data_dependent_loop_features.h"
+#include "codegen/e2e/e2e_testing.h"
 #include "codegen/e2e/efficientnet_b0_features.h"
 #include "codegen/e2e/fpn_features.h"
 #include "codegen/e2e/frcnn_backbone_features.h"
@@ -38,27 +39,14 @@ namespace {
 using ::testing::HasSubstr;
 
 std::string Weights(const std::string& stem) {
-  std::string path = featx::FindRunfile("featx/codegen/e2e/" + stem + ".weights", nullptr);
-  EXPECT_FALSE(path.empty()) << stem;
-  return path;
+  return featx::testing::GeneratedWeights("codegen/e2e", stem);
 }
 
 // The TorchScript extractor's outputs, in eval mode.
 c10::Dict<std::string, at::Tensor> Reference(const std::string& model,
                                              const std::vector<std::string>& nodes,
                                              const at::Tensor& x) {
-  absl::StatusOr<torch::jit::Module> m = featx::LoadModel("fixtures/" + model);
-  EXPECT_TRUE(m.ok()) << m.status();
-  absl::StatusOr<torch::jit::Module> extractor =
-      featx::CreateFeatureExtractor(*m, {.return_nodes = nodes});
-  EXPECT_TRUE(extractor.ok()) << extractor.status();
-  extractor->eval();
-  torch::NoGradGuard no_grad;
-  c10::Dict<std::string, at::Tensor> out;
-  for (const auto& item : extractor->forward({x}).toGenericDict()) {
-    out.insert(item.key().toStringRef(), item.value().toTensor());
-  }
-  return out;
+  return featx::testing::TorchScriptFeatures("fixtures/" + model, nodes, x);
 }
 
 // allclose(1e-5, 1e-5), also relative to the reference's magnitude (deep

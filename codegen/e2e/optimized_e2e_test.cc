@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "codegen/e2e/e2e_testing.h"
 #include "codegen/e2e/opt_chunk_in_place_features.h"
 #include "codegen/e2e/opt_efficientnet_b0_features.h"
 #include "codegen/e2e/opt_mobilenet_v3_large_features.h"
@@ -24,27 +25,14 @@
 namespace {
 
 std::string Weights(const std::string& stem) {
-  std::string path = featx::FindRunfile("featx/codegen/e2e/" + stem + ".weights", nullptr);
-  EXPECT_FALSE(path.empty()) << stem;
-  return path;
+  return featx::testing::GeneratedWeights("codegen/e2e", stem);
 }
 
 // The TorchScript extractor's outputs, in eval mode.
 c10::Dict<std::string, at::Tensor> Reference(const std::string& model,
                                              const std::vector<std::string>& nodes,
                                              const at::Tensor& x) {
-  absl::StatusOr<torch::jit::Module> m = featx::LoadModel("fixtures/" + model);
-  EXPECT_TRUE(m.ok()) << m.status();
-  absl::StatusOr<torch::jit::Module> extractor =
-      featx::CreateFeatureExtractor(*m, {.return_nodes = nodes});
-  EXPECT_TRUE(extractor.ok()) << extractor.status();
-  extractor->eval();
-  torch::NoGradGuard no_grad;
-  c10::Dict<std::string, at::Tensor> out;
-  for (const auto& item : extractor->forward({x}).toGenericDict()) {
-    out.insert(item.key().toStringRef(), item.value().toTensor());
-  }
-  return out;
+  return featx::testing::TorchScriptFeatures("fixtures/" + model, nodes, x);
 }
 
 enum class Layout { kNchw, kChannelsLast };

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "codegen/e2e/e2e_testing.h"
 #include "codegen/runfiles.h"
 #include "codegen/untrusted_e2e/untrusted_names_features.h"
 #include "codegen/untrusted_e2e/untrusted_names_opt_features.h"
@@ -278,18 +279,8 @@ INSTANTIATE_TEST_SUITE_P(Files, GeneratedTextTest,
 // ---- the generated code runs, and equals the TorchScript extractor
 
 c10::Dict<std::string, at::Tensor> Reference(const at::Tensor& x) {
-  absl::StatusOr<torch::jit::Module> m = featx::LoadModel("fixtures/untrusted/untrusted_names.pt");
-  EXPECT_TRUE(m.ok()) << m.status();
-  absl::StatusOr<torch::jit::Module> extractor =
-      featx::CreateFeatureExtractor(*m, {.return_nodes = kReturnNodes});
-  EXPECT_TRUE(extractor.ok()) << extractor.status();
-  extractor->eval();
-  torch::NoGradGuard no_grad;
-  c10::Dict<std::string, at::Tensor> out;
-  for (const auto& item : extractor->forward({x}).toGenericDict()) {
-    out.insert(item.key().toStringRef(), item.value().toTensor());
-  }
-  return out;
+  return featx::testing::TorchScriptFeatures("fixtures/untrusted/untrusted_names.pt", kReturnNodes,
+                                             x);
 }
 
 // Same keys in the same order; values within `tol` of the reference's magnitude.
@@ -308,10 +299,7 @@ void ExpectSame(const c10::Dict<std::string, at::Tensor>& got,
 }
 
 std::string Weights(const std::string& stem) {
-  std::string path =
-      featx::FindRunfile("featx/codegen/untrusted_e2e/" + stem + ".weights", nullptr);
-  EXPECT_FALSE(path.empty()) << stem;
-  return path;
+  return featx::testing::GeneratedWeights("codegen/untrusted_e2e", stem);
 }
 
 TEST(UntrustedNamesTest, GeneratedCodeEqualsTorchScriptExtractor) {
