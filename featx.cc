@@ -1,6 +1,10 @@
 #include "featx.h"
 
 #include <dlfcn.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <fstream>
@@ -15,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "codegen/cpp.h"
 #include "codegen/torchscript.h"
 #include "codegen/weights_writer.h"
@@ -329,8 +334,23 @@ absl::StatusOr<CppExtractorFiles> GenerateCppExtractor(const torch::jit::Module&
 }
 
 absl::StatusOr<torch::jit::Module> LoadModel(const std::string& path) {
-  if (!std::ifstream(path).good()) {
-    return absl::NotFoundError(absl::StrCat("cannot open model file '", path, "'"));
+  // The OS's reason first: LibTorch's reader says only "file not found" or
+  // "failed finding central directory" for a directory or an empty file.
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0 || !std::ifstream(path).good()) {
+    int error = errno;
+    std::string message =
+        absl::StrCat("cannot open model file '", path, "': ", std::strerror(error));
+    if (error == EACCES) return absl::PermissionDeniedError(message);
+    return absl::NotFoundError(message);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model file '", path, "' is a directory, not a TorchScript file"));
+  }
+  if (st.st_size == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model file '", path, "' is empty (0 bytes), not a TorchScript file"));
   }
   try {
     return torch::jit::load(path);
@@ -342,8 +362,14 @@ absl::StatusOr<torch::jit::Module> LoadModel(const std::string& path) {
           " (load the library that defines it first: --load_library=PATH, or "
           "featx::LoadOperatorLibrary)"));
     }
+    // A failed LibTorch consistency check while reading is about the file's
+    // contents, not a value featx passed (RephraseInternalAssert's wording).
+    absl::StrReplaceAll({{"on a value featx gave it", "reading this file"}}, &cause);
     return absl::InvalidArgumentError(
         absl::StrCat("'", path, "' is not a readable TorchScript file: ", cause));
+  } catch (...) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", path, "' is not a readable TorchScript file"));
   }
 }
 

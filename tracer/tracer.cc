@@ -1,5 +1,7 @@
 #include "tracer/tracer.h"
 
+#include "tracer/leaf_modules.h"
+
 #include <algorithm>
 #include <optional>
 #include <unordered_set>
@@ -1024,12 +1026,7 @@ class Tracer {
     if (leaf_depth_ > 0) return false;  // inside a leaf body everything is inlined
     std::string cls = DemangleClassName(module->type()->name()->qualifiedName());
     for (const std::string& leaf : options_.leaf_modules) {
-      if (leaf == path || leaf == cls || absl::StrCat("__torch__.", cls) == leaf ||
-          absl::EndsWith(cls, absl::StrCat(".", leaf)) ||
-          // Python spells classes of a script's main module "__main__.X".
-          (absl::StartsWith(leaf, "__main__.") && cls == leaf.substr(9))) {
-        return true;
-      }
+      if (LeafModuleMatches(leaf, cls, path)) return true;
     }
     if (absl::StartsWith(cls, "torchvision.ops.") || !TorchvisionOpsBase(cls).empty()) return true;
     if (absl::StartsWith(cls, "torch.nn.") || absl::StartsWith(cls, "torch.ao.nn.")) {
@@ -1337,6 +1334,7 @@ absl::StatusOr<std::unique_ptr<Graph>> Trace(const torch::jit::Module& module, M
                                              const TraceOptions& options) {
   absl::StatusOr<std::unique_ptr<Graph>> graph;
   try {
+    if (absl::Status s = CheckTraceable(module, options); !s.ok()) return s;
     graph = Tracer(mode, options).Run(module);
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(
