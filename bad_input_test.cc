@@ -75,11 +75,14 @@ TEST(BadModelFileTest, TruncatedFileIsInvalidArgumentQuotingLibTorch) {
         WriteTemp(absl::StrCat("truncated_", percent, ".pt"), bytes.substr(0, bytes.size() * percent / 100));
     absl::StatusOr<torch::jit::Module> m = LoadModel(path);
     EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument) << percent;
-    EXPECT_EQ(m.status().message(),
-              absl::StrCat("'", path,
-                           "' is not a readable TorchScript file: PytorchStreamReader failed "
-                           "reading zip archive: failed finding central directory"))
+    // miniz's reason depends on where the cut lands ("failed finding central
+    // directory", "not a ZIP archive").
+    EXPECT_THAT(std::string(m.status().message()),
+                HasSubstr(absl::StrCat("'", path,
+                                       "' is not a readable TorchScript file: PytorchStreamReader "
+                                       "failed reading zip archive: ")))
         << percent;
+    ExpectUserFacing(m.status());
   }
 }
 

@@ -298,6 +298,10 @@ absl::StatusOr<CppExtractorFiles> Generate(const torch::jit::Module& model,
 
 }  // namespace
 
+absl::Status CheckReturnNodesSyntax(absl::string_view comma_separated) {
+  return ParseReturnNodes(comma_separated).status();
+}
+
 absl::StatusOr<torch::jit::Module> CreateFeatureExtractor(const torch::jit::Module& model,
                                                           const ExtractorSpec& spec) {
   ASSIGN_OR_RETURN(auto per_mode,

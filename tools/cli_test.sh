@@ -555,4 +555,108 @@ expect_error 2
 run graph "$CNN" --format=dot --return_nodes=blocks.9
 expect_error 1
 
+# --- Bad input for every command (issue 10.1) -------------------------------------
+# Model files from //fixtures:bad_input_models (a valid tiny.pt, and files made
+# from it) and truncations of tiny.pt: each command answers with one line,
+# exit 1, naming the file and keeping the cause, never LibTorch's
+# internal-assert text. Return nodes and leaf modules after that.
+
+if [[ -n "${FEATX_BAD_TINY:-}" ]]; then
+  BAD=$(dirname "$FEATX_BAD_TINY")
+  size=$(stat -c %s "$FEATX_BAD_TINY")
+  for percent in 10 50 90; do
+    head -c $((size * percent / 100)) "$FEATX_BAD_TINY" >"$TMP/tiny_$percent.pt"
+  done
+  mkdir -p "$TMP/a_directory.pt"
+  # model file, then a fixed string its error must contain
+  bad_models=(
+    "$TMP/does_not_exist.pt" "': No such file or directory"
+    "$TMP/empty.pt" "' is empty (0 bytes), not a TorchScript file"
+    "$TMP/a_directory.pt" "' is a directory, not a TorchScript file"
+    # miniz's reason depends on where the cut lands ("failed finding central
+    # directory", "not a ZIP archive").
+    "$TMP/tiny_10.pt" "' is not a readable TorchScript file: PytorchStreamReader failed reading zip archive: "
+    "$TMP/tiny_50.pt" "' is not a readable TorchScript file: PytorchStreamReader failed reading zip archive: "
+    "$TMP/tiny_90.pt" "' is not a readable TorchScript file: PytorchStreamReader failed reading zip archive: "
+    "$BAD/plain_zip.pt" "' is not a readable TorchScript file: PytorchStreamReader failed locating file constants.pkl: file not found"
+    "$BAD/code_flipped.pt" "' is not a readable TorchScript file: "
+    "$BAD/code_garbled.pt" "' is not a readable TorchScript file: expected ( but found '@' here:"
+    "$BAD/data_flipped.pt" "' is not a readable TorchScript file: Unknown opcode for unpickling"
+    "$BAD/data_not_module.pt" "' is not a readable TorchScript file: isObject() is false: a consistency check inside LibTorch failed (ivalue_inl.h:"
+  )
+  commands=(
+    "nodes"
+    "graph"
+    "extract --return_nodes=lin --out=$TMP/bad_extractor.pt"
+    "run --input_shape=2,4"
+    "check --return_nodes=lin --input_shape=2,4"
+    "codegen --return_nodes=lin --class_name=Tiny --namespace=t --out_dir=$TMP/bad_gen"
+  )
+  for command in "${commands[@]}"; do
+    for ((i = 0; i < ${#bad_models[@]}; i += 2)); do
+      model=${bad_models[i]}
+      # shellcheck disable=SC2086  # the command's words
+      run ${command%% *} "$model" $(cut -s -d' ' -f2- <<<"$command")
+      expect_error 1
+      grep -qF "$model${bad_models[i + 1]}" "$ERR" || fail "expected '${bad_models[i + 1]}' after the model file"
+      ! grep -qiF "report a bug" "$ERR" && ! grep -qF "featx gave it" "$ERR" ||
+        fail "LibTorch's internal-assert wording reached the user"
+    done
+    # A module without forward: a valid file featx cannot trace (run: cannot call).
+    run ${command%% *} "$BAD/no_forward.pt" $(cut -s -d' ' -f2- <<<"$command")
+    expect_error 1
+    if [[ $command == run* ]]; then
+      grep -qF "featx: running the model failed: Method 'forward' is not defined." "$ERR" || fail "expected forward's absence"
+    else
+      grep -qF "featx: the model (class NoForward) has no forward method, which featx traces; its methods: features" "$ERR" ||
+        fail "expected forward's absence and the methods there are"
+    fi
+    # The valid base file works with the same command.
+    run ${command%% *} "$BAD/tiny.pt" $(cut -s -d' ' -f2- <<<"$command")
+    expect_rc 0
+  done
+  [[ ! -e "$TMP/bad_gen/tiny.h" ]] || [[ -s "$TMP/bad_gen/tiny.h" ]] || fail "codegen left an empty file"
+
+  # Return nodes: malformed syntax is a bad flag value (exit 2, before the model
+  # is read); an unknown name is bad input (exit 1).
+  for command in extract run check codegen graph; do
+    case $command in
+      extract) extra=(--out="$TMP/bad_extractor.pt") ;;
+      run | check) extra=(--input_shape=2,4) ;;
+      codegen) extra=(--class_name=Tiny --namespace=t --out_dir="$TMP/bad_gen") ;;
+      graph) extra=(--format=dot) ;;
+    esac
+    run "$command" "$BAD/tiny.pt" --return_nodes=lin,,relu "${extra[@]}"
+    expect_error 2
+    grep -qF "featx: bad value 'lin,,relu' for --return_nodes: return node '' (entry 2 of 3) has an empty query" "$ERR" ||
+      fail "expected the empty entry and its position"
+    run "$command" "$BAD/tiny.pt" --return_nodes=nosuch "${extra[@]}"
+    expect_error 1
+    grep -qF "featx: node 'nosuch' is not in the graph; closest: " "$ERR" || fail "expected the unknown name"
+  done
+  for entry in "lin::x" "lin:" ":x" "lin:x,relu:x" "glob:" ","; do
+    run extract "$BAD/tiny.pt" --return_nodes="$entry" --out="$TMP/bad_extractor.pt"
+    expect_error 2
+    grep -qF "featx: bad value '$entry' for --return_nodes: " "$ERR" || fail "expected the flag's value"
+  done
+  grep -qF "output key 'x' is given twice: by 'lin:x' and by 'relu:x'" "$ERR" ||
+    fail "expected both entries of the repeated key"
+  run extract "$BAD/tiny.pt" --train_return_nodes=lin:: --eval_return_nodes=lin --out="$TMP/bad_extractor.pt"
+  expect_error 2
+  grep -qF "has an empty part between ':'s" "$ERR" || fail "expected the empty part"
+
+  # Leaf modules that match no class or path: the closest class names.
+  run nodes "$CNN" --leaf_modules=ConvBlok
+  expect_error 1
+  grep -qF "featx: leaf module 'ConvBlok' matches no module class or path in the model; closest class names: 'ConvBlock', " "$ERR" ||
+    fail "expected the closest class names"
+  for command in graph "extract --return_nodes=blocks.1 --out=$TMP/bad_extractor.pt"; do
+    run ${command%% *} "$CNN" --leaf_modules=blocks.9 $(cut -s -d' ' -f2- <<<"$command")
+    expect_error 1
+    grep -qF "leaf module 'blocks.9' matches no module class or path" "$ERR" || fail "expected the leaf module"
+  done
+  run nodes "$CNN" --leaf_modules=blocks.0,ConvBlock
+  expect_rc 0
+fi
+
 echo "cli_test: all $checks featx runs behaved as specified"
