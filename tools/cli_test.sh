@@ -659,4 +659,21 @@ if [[ -n "${FEATX_BAD_TINY:-}" ]]; then
   expect_rc 0
 fi
 
+# An operator not registered at generation time: the model does not load, and
+# the error names the operator and the flag that registers it; with its
+# library, both back ends work (the generated code calls it boxed, through
+# the dispatcher).
+if [[ -n "${FEATX_DETECTOR:-}" ]]; then
+  run codegen "$FEATX_DETECTOR" --return_nodes=nms --class_name=Det --namespace=d --out_dir="$TMP/det"
+  expect_error 1
+  grep -qF "Unknown builtin op: torchvision::nms. (load the library that defines it first: --load_library=PATH" "$ERR" ||
+    fail "expected the operator and --load_library"
+  run codegen "$FEATX_DETECTOR" --load_library="$TORCHVISION_OPS" --return_nodes=nms --class_name=Det \
+    --namespace=d --out_dir="$TMP/det"
+  expect_rc 0
+  grep -qF '"torchvision::nms"' "$TMP/det/det.cc" || fail "expected a boxed call of torchvision::nms"
+  run extract "$FEATX_DETECTOR" --load_library="$TORCHVISION_OPS" --return_nodes=nms --out="$TMP/det.pt"
+  expect_rc 0
+fi
+
 echo "cli_test: all $checks featx runs behaved as specified"
