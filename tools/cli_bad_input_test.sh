@@ -173,7 +173,7 @@ expect_error() {
   done
   grep -qF "output key 'x' is given twice: by 'lin:x' and by 'relu:x'" "$ERR" ||
     fail "expected both entries of the repeated key"
-  run extract "$BAD/tiny.pt" --train_return_nodes=lin:: --eval_return_nodes=lin --out="$TMP/bad_extractor.pt"
+  run extract "$BAD/tiny.pt" --train_return_nodes=lin::x --eval_return_nodes=lin --out="$TMP/bad_extractor.pt"
   expect_error 2
   grep -qF "has an empty part between ':'s" "$ERR" || fail "expected the empty part"
 
