@@ -71,8 +71,8 @@ TEST(BadModelFileTest, TruncatedFileIsInvalidArgumentQuotingLibTorch) {
   std::string bytes = ReadBytes(absl::StrCat(kDir, "tiny.pt"));
   ASSERT_GT(bytes.size(), 1000u);
   for (int percent : {1, 10, 50, 90, 99}) {
-    std::string path =
-        WriteTemp(absl::StrCat("truncated_", percent, ".pt"), bytes.substr(0, bytes.size() * percent / 100));
+    std::string path = WriteTemp(absl::StrCat("truncated_", percent, ".pt"),
+                                 bytes.substr(0, bytes.size() * percent / 100));
     absl::StatusOr<torch::jit::Module> m = LoadModel(path);
     EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument) << percent;
     // miniz's reason depends on where the cut lands ("failed finding central
@@ -100,8 +100,7 @@ TEST(BadModelFileTest, CorruptedRecordsAreInvalidArgumentQuotingLibTorch) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"code_flipped", "is not a readable TorchScript file: "},
       {"code_garbled", "is not a readable TorchScript file: expected ( but found '@' here:"},
-      {"data_flipped",
-       "is not a readable TorchScript file: Unknown opcode for unpickling at 0x"},
+      {"data_flipped", "is not a readable TorchScript file: Unknown opcode for unpickling at 0x"},
       {"data_not_module",
        "is not a readable TorchScript file: isObject() is false: a consistency check inside "
        "LibTorch failed (ivalue_inl.h:"},
@@ -196,17 +195,15 @@ TEST_F(BadReturnNodesTest, LeafModuleMatchingNothingIsNotFoundWithClosestClasses
               HasSubstr("leaf module 'ConvBlok' matches no module class or path in the model; "
                         "closest class names: 'ConvBlock', "));
   // The same check guards the extractor and code generation.
-  absl::Status s = CreateFeatureExtractor(
-                       model_, {.return_nodes = {"blocks.1"},
-                                .trace_options = {.leaf_modules = {"blocks.7"}}})
+  absl::Status s = CreateFeatureExtractor(model_, {.return_nodes = {"blocks.1"},
+                                                   .trace_options = {.leaf_modules = {"blocks.7"}}})
                        .status();
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(s.message()), HasSubstr("leaf module 'blocks.7' matches no module"));
 }
 
 TEST_F(BadReturnNodesTest, LeafModuleByClassQualifiedClassOrPathIsAccepted) {
-  for (const char* leaf : {"ConvBlock", "blocks.0", "Conv2d",
-                           "torch.nn.modules.conv.Conv2d"}) {
+  for (const char* leaf : {"ConvBlock", "blocks.0", "Conv2d", "torch.nn.modules.conv.Conv2d"}) {
     absl::StatusOr<NodeNames> names = GetGraphNodeNames(model_, {.leaf_modules = {leaf}});
     EXPECT_TRUE(names.ok()) << leaf << ": " << names.status();
   }

@@ -8,13 +8,13 @@
 #include <cstdlib>
 #include <string>
 
-#define FUZZ_CHECK(cond, message)                                                   \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: invariant broken: %s: %s\n", __FILE__, __LINE__, \
-                   #cond, std::string(message).c_str());                            \
-      std::abort();                                                                 \
-    }                                                                               \
+#define FUZZ_CHECK(cond, message)                                                          \
+  do {                                                                                     \
+    if (!(cond)) {                                                                         \
+      std::fprintf(stderr, "%s:%d: invariant broken: %s: %s\n", __FILE__, __LINE__, #cond, \
+                   std::string(message).c_str());                                          \
+      std::abort();                                                                        \
+    }                                                                                      \
   } while (0)
 
 #endif  // FEATX_FUZZ_CHECK_H_

@@ -52,9 +52,9 @@ int FuzzReturnNodes(const uint8_t* data, size_t size) {
     FUZZ_CHECK(e.glob == e.key.empty(), text);
     FUZZ_CHECK(e.key.find(':') == std::string::npos, text);
     entries.push_back(e.glob ? absl::StrCat("glob:", e.query)
-                             : e.query == e.key && e.query.find(':') == std::string::npos
-                                   ? e.query
-                                   : absl::StrCat(e.query, ":", e.key));
+                      : e.query == e.key && e.query.find(':') == std::string::npos
+                          ? e.query
+                          : absl::StrCat(e.query, ":", e.key));
   }
   std::string printed = absl::StrJoin(entries, ",");
   absl::StatusOr<std::vector<ReturnNodeEntry>> again = ParseReturnNodes(printed);

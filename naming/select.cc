@@ -125,13 +125,13 @@ std::string Quoted(absl::string_view s) { return absl::StrCat("'", absl::CEscape
 
 absl::Status UnknownQuery(absl::string_view query, const PrefixIndex& index) {
   std::vector<absl::string_view> closest = index.Closest(query, kMaxSuggestions);
-  std::string hint = closest.empty()
-                         ? "the graph has no named nodes"
-                         : absl::StrCat("closest: ",
-                                        absl::StrJoin(closest, ", ",
-                                                      [](std::string* out, absl::string_view s) {
-                                                        out->append(Quoted(s));
-                                                      }));
+  std::string hint =
+      closest.empty()
+          ? "the graph has no named nodes"
+          : absl::StrCat("closest: ",
+                         absl::StrJoin(closest, ", ", [](std::string* out, absl::string_view s) {
+                           out->append(Quoted(s));
+                         }));
   return absl::NotFoundError(absl::StrCat("node ", Quoted(query), " is not in the graph; ", hint,
                                           ". Run `featx nodes MODEL.pt` to see all names"));
 }
@@ -273,8 +273,8 @@ absl::StatusOr<std::vector<ReturnNode>> SelectOutputs(
     auto [it, inserted] = entry_of_key.try_emplace(result[r].key, i);
     if (!inserted) {
       std::string by = it->second == i ? absl::StrCat(Quoted(return_nodes[i]), " twice")
-                                       : absl::StrCat(Quoted(return_nodes[it->second]),
-                                                      " and by ", Quoted(return_nodes[i]));
+                                       : absl::StrCat(Quoted(return_nodes[it->second]), " and by ",
+                                                      Quoted(return_nodes[i]));
       return absl::InvalidArgumentError(
           absl::StrCat("output key ", Quoted(result[r].key), " is given twice: by ", by));
     }

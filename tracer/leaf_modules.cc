@@ -51,8 +51,8 @@ absl::Status CheckTraceable(const torch::jit::Module& module, const TraceOptions
     std::vector<std::string> methods;
     for (const torch::jit::Method& m : module.get_methods()) methods.push_back(m.name());
     return absl::InvalidArgumentError(absl::StrCat(
-        "the model (class ", std::string(ShortName(DemangleClassName(
-                                 module.type()->name()->qualifiedName()))),
+        "the model (class ",
+        std::string(ShortName(DemangleClassName(module.type()->name()->qualifiedName()))),
         ") has no forward method, which featx traces; ",
         methods.empty() ? "it has no methods"
                         : absl::StrCat("its methods: ", absl::StrJoin(methods, ", "))));
@@ -84,8 +84,9 @@ absl::Status CheckTraceable(const torch::jit::Module& module, const TraceOptions
     return absl::NotFoundError(absl::StrCat(
         "leaf module '", leaf,
         "' matches no module class or path in the model; closest class names: ",
-        absl::StrJoin(ranked, ", ",
-                      [](std::string* out, const auto& r) { absl::StrAppend(out, "'", r.second, "'"); }),
+        absl::StrJoin(
+            ranked, ", ",
+            [](std::string* out, const auto& r) { absl::StrAppend(out, "'", r.second, "'"); }),
         ". Run `featx nodes MODEL.pt --format=table` to see module classes and paths"));
   }
   return absl::OkStatus();
