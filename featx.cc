@@ -1,8 +1,11 @@
 #include "featx.h"
 
 #include <dlfcn.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -14,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "base/status_macros.h"
 #include "codegen/cpp.h"
@@ -177,6 +181,10 @@ absl::StatusOr<CppExtractorFiles> Generate(const torch::jit::Module& model,
 
 }  // namespace
 
+absl::Status CheckReturnNodesSyntax(absl::string_view comma_separated) {
+  return ParseReturnNodes(comma_separated).status();
+}
+
 absl::StatusOr<torch::jit::Module> CreateFeatureExtractor(const torch::jit::Module& model,
                                                           const ExtractorSpec& spec) {
   ASSIGN_OR_RETURN(auto per_mode,
@@ -213,8 +221,23 @@ absl::StatusOr<CppExtractorFiles> GenerateCppExtractor(const torch::jit::Module&
 }
 
 absl::StatusOr<torch::jit::Module> LoadModel(const std::string& path) {
-  if (!std::ifstream(path).good()) {
-    return absl::NotFoundError(absl::StrCat("cannot open model file '", path, "'"));
+  // The OS's reason first: LibTorch's reader says only "file not found" or
+  // "failed finding central directory" for a directory or an empty file.
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0 || !std::ifstream(path).good()) {
+    int error = errno;
+    std::string message =
+        absl::StrCat("cannot open model file '", path, "': ", std::strerror(error));
+    if (error == EACCES) return absl::PermissionDeniedError(message);
+    return absl::NotFoundError(message);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model file '", path, "' is a directory, not a TorchScript file"));
+  }
+  if (st.st_size == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model file '", path, "' is empty (0 bytes), not a TorchScript file"));
   }
   try {
     return torch::jit::load(path);
@@ -226,8 +249,14 @@ absl::StatusOr<torch::jit::Module> LoadModel(const std::string& path) {
                        " (load the library that defines it first: --load_library=PATH, or "
                        "featx::LoadOperatorLibrary)"));
     }
+    // A failed LibTorch consistency check while reading is about the file's
+    // contents, not a value featx passed (RephraseInternalAssert's wording).
+    absl::StrReplaceAll({{"on a value featx gave it", "reading this file"}}, &cause);
     return absl::InvalidArgumentError(
         absl::StrCat("'", path, "' is not a readable TorchScript file: ", cause));
+  } catch (...) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", path, "' is not a readable TorchScript file"));
   }
 }
 

@@ -80,6 +80,14 @@ struct ExtractorSpec {
   bool optimize_for_inference = false;
 };
 
+// Checks the syntax of comma-separated return_nodes entries ("layer1,layer4:final",
+// as --return_nodes gives them) without a model, as CreateFeatureExtractor
+// checks them first (naming/select.h's ParseReturnNodes, the one parser):
+// InvalidArgument for an empty entry ("layer1,,layer2"), an empty query or key
+// ("a:", ":x"), an empty part between colons ("a::b"), an empty glob pattern,
+// or a key given twice ("a:x,b:x"). Whether the names exist needs the model.
+absl::Status CheckReturnNodesSyntax(absl::string_view comma_separated);
+
 // torchvision's create_feature_extractor: a new TorchScript module whose
 // forward takes the model's inputs and returns Dict[str, Tensor] with the
 // selected values, in the order given, computing only what they need. It

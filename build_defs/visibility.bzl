@@ -55,6 +55,9 @@ _MEASUREMENTS = ["//benchmarks:__pkg__"]
 # //build_defs:layers_test queries the layers (a genquery needs visibility).
 _LAYER_CHECK = ["//build_defs:__pkg__"]
 
+# The fuzz targets (//fuzz) drive parsers of layers 0 and 1 directly.
+_FUZZING = ["//fuzz:__pkg__"]
+
 PUBLIC = ["//visibility:public"]
 
 # Who may use //base (shared utilities below the ground layer: status macros):
@@ -68,6 +71,7 @@ GRAPH_USERS = _union(
     _API_LAYER,
     _MEASUREMENTS,
     _LAYER_CHECK,
+    _FUZZING,
 )
 
 # Who may depend on //naming, //pruning, //passes (layer 1): their own layer

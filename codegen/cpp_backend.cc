@@ -92,7 +92,10 @@ absl::StatusOr<std::map<std::string, OperatorInfo>> OperatorTable(const Graph& g
     if (!schema.has_value()) {
       // Structural operators the back ends build themselves.
       if (n->target() != "prim::TupleIndex" && n->target() != "prim::DictConstruct") {
-        status = absl::NotFoundError(absl::StrCat("no schema for operator ", n->target()));
+        status = absl::NotFoundError(
+            absl::StrCat("cannot generate C++ for node '", n->name(), "': operator ", n->target(),
+                         " is not registered in this process (load the library that defines it: "
+                         "--load_library=PATH, or featx::LoadOperatorLibrary)"));
       }
       return;
     }

@@ -10,7 +10,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "base/status_macros.h"
 
 namespace featx {
 
@@ -134,19 +136,6 @@ absl::Status UnknownQuery(absl::string_view query, const PrefixIndex& index) {
                                           ". Run `featx nodes MODEL.pt` to see all names"));
 }
 
-// Splits "query:key" at the last ':'; a bare "query" is its own key.
-absl::StatusOr<std::pair<std::string, std::string>> ParseEntry(absl::string_view entry) {
-  size_t colon = entry.rfind(':');
-  absl::string_view query = entry.substr(0, colon);
-  absl::string_view key = colon == absl::string_view::npos ? entry : entry.substr(colon + 1);
-  if (query.empty() || key.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("return node ", Quoted(entry), " has an empty ",
-                                                   query.empty() ? "query" : "key",
-                                                   "; expected \"query\" or \"query:key\""));
-  }
-  return std::make_pair(std::string(query), std::string(key));
-}
-
 constexpr absl::string_view kGlobPrefix = "glob:";
 
 // Matches one character against the set starting at pattern[i] == '[';
@@ -204,37 +193,78 @@ bool GlobMatch(absl::string_view pattern, absl::string_view name) {
   return p == pattern.size();
 }
 
+absl::StatusOr<std::vector<ReturnNodeEntry>> ParseReturnNodes(
+    const std::vector<std::string>& entries) {
+  std::vector<ReturnNodeEntry> parsed;
+  parsed.reserve(entries.size());
+  absl::flat_hash_map<absl::string_view, size_t> entry_of_key;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    absl::string_view entry = entries[i];
+    auto malformed = [&](absl::string_view what) {
+      std::string where =
+          entries.size() > 1 ? absl::StrCat(" (entry ", i + 1, " of ", entries.size(), ")") : "";
+      return absl::InvalidArgumentError(absl::StrCat("return node ", Quoted(entry), where, " ",
+                                                     what,
+                                                     "; expected \"query\" or \"query:key\""));
+    };
+    if (absl::StartsWith(entry, kGlobPrefix)) {
+      if (entry.size() == kGlobPrefix.size()) return malformed("has an empty pattern");
+      parsed.push_back({.query = std::string(entry.substr(kGlobPrefix.size())), .glob = true});
+      continue;
+    }
+    // Split at the last ':'; a bare "query" is its own key.
+    size_t colon = entry.rfind(':');
+    absl::string_view query = entry.substr(0, colon);
+    absl::string_view key = colon == absl::string_view::npos ? entry : entry.substr(colon + 1);
+    if (query.empty()) return malformed("has an empty query");
+    if (key.empty()) return malformed("has an empty key");
+    // "a::b": the query "a:" ends in ':', which no module path does on purpose.
+    if (absl::StrContains(entry, "::") || absl::EndsWith(query, ":") ||
+        absl::StartsWith(query, ":")) {
+      return malformed("has an empty part between ':'s");
+    }
+    auto [it, inserted] = entry_of_key.try_emplace(key, i);
+    if (!inserted) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "output key ", Quoted(key), " is given twice: by ",
+          it->second == i ? absl::StrCat(Quoted(entry), " twice")
+                          : absl::StrCat(Quoted(entries[it->second]), " and by ", Quoted(entry))));
+    }
+    parsed.push_back({.query = std::string(query), .key = std::string(key)});
+  }
+  return parsed;
+}
+
+absl::StatusOr<std::vector<ReturnNodeEntry>> ParseReturnNodes(absl::string_view text) {
+  if (text.empty()) return std::vector<ReturnNodeEntry>();
+  return ParseReturnNodes(std::vector<std::string>(absl::StrSplit(text, ',')));
+}
+
 absl::StatusOr<std::vector<ReturnNode>> SelectOutputs(
     const Graph& graph, const std::vector<std::string>& return_nodes) {
   std::vector<ReturnNode> result;
   result.reserve(return_nodes.size());
   std::vector<size_t> entry_of_result;  // index into return_nodes
   PrefixIndex index(graph);
-  for (size_t i = 0; i < return_nodes.size(); ++i) {
-    absl::string_view entry = return_nodes[i];
-    if (absl::StartsWith(entry, kGlobPrefix)) {
-      absl::string_view pattern = entry.substr(kGlobPrefix.size());
-      if (pattern.empty()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("return node ", Quoted(entry), " has an empty pattern"));
-      }
+  ASSIGN_OR_RETURN(std::vector<ReturnNodeEntry> entries, ParseReturnNodes(return_nodes));
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].glob) {
+      absl::string_view pattern = entries[i].query;
       size_t before = result.size();
       for (const auto& node : graph.nodes()) {
         if (node->op() == OpCode::kOutput || node->name().empty()) continue;
         if (!GlobMatch(pattern, node->name())) continue;
-        result.push_back({.key = node->name(), .query = std::string(entry), .node = node.get()});
+        result.push_back({.key = node->name(), .query = return_nodes[i], .node = node.get()});
         entry_of_result.push_back(i);
       }
       if (result.size() == before) {
-        return absl::NotFoundError(absl::StrCat("no node name matches ", Quoted(entry),
+        return absl::NotFoundError(absl::StrCat("no node name matches ", Quoted(return_nodes[i]),
                                                 ". Run `featx nodes MODEL.pt` to see all names"));
       }
       continue;
     }
-    absl::StatusOr<std::pair<std::string, std::string>> parsed = ParseEntry(entry);
-    if (!parsed.ok()) return parsed.status();
     result.push_back(
-        {.key = std::move(parsed->second), .query = std::move(parsed->first), .node = nullptr});
+        {.key = std::move(entries[i].key), .query = std::move(entries[i].query), .node = nullptr});
     entry_of_result.push_back(i);
   }
   absl::flat_hash_map<std::string, size_t> entry_of_key;

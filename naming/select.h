@@ -48,12 +48,33 @@ struct ReturnNode {
 // GlobMatch("layer3.*.add", "layer3.1.add") is true.
 bool GlobMatch(absl::string_view pattern, absl::string_view name);
 
+// One parsed return_nodes entry.
+struct ReturnNodeEntry {
+  std::string query;  // a node name or a truncated one; for a glob, its pattern
+  std::string key;    // the output key; empty for a glob (each match is keyed by its name)
+  bool glob = false;  // "glob:PATTERN"
+};
+
+// The one parser of return_nodes syntax (SelectOutputs, the CLI's flags and
+// //fuzz use it). An entry is "query", "query:key" (split at the last ':',
+// since module names may hold ':'), or "glob:PATTERN". InvalidArgument for an
+// empty entry (as "layer1,,layer2" gives), an empty query or key, an empty
+// part between colons ("a::b", "a:", ":x"), an empty glob pattern, or two
+// entries with the same explicit key ("a:x,b:x"). A glob's keys are only
+// known once resolved; SelectOutputs checks those.
+absl::StatusOr<std::vector<ReturnNodeEntry>> ParseReturnNodes(
+    const std::vector<std::string>& entries);
+
+// The same for comma-separated text, as --return_nodes gives it: "a,,b" has
+// an empty entry, and "" is no entry at all.
+absl::StatusOr<std::vector<ReturnNodeEntry>> ParseReturnNodes(absl::string_view text);
+
 // Parses and resolves `return_nodes` ("query" or "query:key", split at the last
 // ':'; or "glob:PATTERN") against the names of the top-level nodes of `graph`
 // (the output node excluded). Precondition: NameNodes(graph) has run. Output
 // order is the order of `return_nodes`, a glob's nodes in execution order.
 // Errors:
-//   InvalidArgument: an empty query, key or pattern; two outputs with the same key.
+//   InvalidArgument: what ParseReturnNodes rejects; two outputs with the same key.
 //   NotFound: a query or pattern matching no name; for a query the message
 //   lists the closest names.
 absl::StatusOr<std::vector<ReturnNode>> SelectOutputs(const Graph& graph,

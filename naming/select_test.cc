@@ -267,5 +267,64 @@ TEST(ReturnNodesPerModeTest, ReturnNodesWithTrainAndEvalIsInvalidArgument) {
                         "`train_return_nodes` and `eval_return_nodes`"));
 }
 
+// ---- ParseReturnNodes: the one parser of return_nodes syntax (issue 10.1).
+
+TEST(ParseReturnNodesTest, ParsesQueriesKeysAndGlobs) {
+  auto parsed = ParseReturnNodes("layer1,layer4.1.relu_1:feat,glob:layer3.*.add,a:b:k");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  ASSERT_EQ(parsed->size(), 4u);
+  EXPECT_EQ((*parsed)[0].query, "layer1");
+  EXPECT_EQ((*parsed)[0].key, "layer1");
+  EXPECT_EQ((*parsed)[1].query, "layer4.1.relu_1");
+  EXPECT_EQ((*parsed)[1].key, "feat");
+  EXPECT_TRUE((*parsed)[2].glob);
+  EXPECT_EQ((*parsed)[2].query, "layer3.*.add");
+  // Module names may hold ':' (TorchScript saves a module named "a:b").
+  EXPECT_EQ((*parsed)[3].query, "a:b");
+  EXPECT_EQ((*parsed)[3].key, "k");
+  EXPECT_TRUE(ParseReturnNodes("").ok());
+  EXPECT_TRUE(ParseReturnNodes("")->empty());
+}
+
+TEST(ParseReturnNodesTest, EmptyEntryIsInvalidArgumentWithItsPosition) {
+  auto parsed = ParseReturnNodes("layer1,,layer2");
+  EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(parsed.status().message()),
+              HasSubstr("return node '' (entry 2 of 3) has an empty query"));
+  EXPECT_EQ(ParseReturnNodes("layer1,").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseReturnNodes(",").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ParseReturnNodesTest, EmptyPartBetweenColonsIsInvalidArgument) {
+  for (const char* entry : {"a::b", "a:::b", "x.y::", "::k"}) {
+    auto parsed = ParseReturnNodes(std::vector<std::string>{entry});
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument) << entry;
+  }
+  EXPECT_THAT(std::string(ParseReturnNodes("a::b").status().message()),
+              HasSubstr("return node 'a::b' has an empty part between ':'s; expected"));
+  EXPECT_THAT(std::string(ParseReturnNodes("a:").status().message()),
+              HasSubstr("return node 'a:' has an empty key"));
+  EXPECT_THAT(std::string(ParseReturnNodes(":x").status().message()),
+              HasSubstr("return node ':x' has an empty query"));
+  EXPECT_THAT(std::string(ParseReturnNodes("glob:").status().message()),
+              HasSubstr("return node 'glob:' has an empty pattern"));
+}
+
+TEST(ParseReturnNodesTest, DuplicateKeyIsInvalidArgument) {
+  auto parsed = ParseReturnNodes("a:x,b:x");
+  EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(parsed.status().message()),
+              HasSubstr("output key 'x' is given twice: by 'a:x' and by 'b:x'"));
+}
+
+TEST(SelectOutputsTest, MalformedEntryIsInvalidArgumentBeforeLookup) {
+  // "layer1::f" would otherwise be looked up as the node "layer1:" (NotFound).
+  auto selected = Select(kResNetLike, {"layer1::f"});
+  EXPECT_EQ(selected.status().code(), absl::StatusCode::kInvalidArgument);
+  auto empty = Select(kResNetLike, {"layer1", "", "fc"});
+  EXPECT_EQ(empty.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(empty.status().message()), HasSubstr("(entry 2 of 3)"));
+}
+
 }  // namespace
 }  // namespace featx

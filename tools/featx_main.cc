@@ -876,6 +876,13 @@ int Run(int argc, char** argv) {
       return UsageError(
           absl::StrCat("bad value '", text, "' for --", name, reason.empty() ? "" : ": ", reason));
     }
+    // Malformed return nodes are a bad flag value, found before the model is read.
+    if (name == "return_nodes" || name == "train_return_nodes" || name == "eval_return_nodes") {
+      if (absl::Status syntax = CheckReturnNodesSyntax(text); !syntax.ok()) {
+        return UsageError(
+            absl::StrCat("bad value '", text, "' for --", name, ": ", syntax.message()));
+      }
+    }
   }
   return command->handler(std::string(positional[1]));
 }

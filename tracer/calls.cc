@@ -10,6 +10,7 @@
 #include "torch/csrc/jit/api/function_impl.h"
 #include "tracer/fx_source.h"
 #include "tracer/leaf_effects.h"
+#include "tracer/leaf_modules.h"
 #include "tracer/ops_subclasses.h"
 #include "tracer/walker.h"
 
@@ -221,12 +222,7 @@ bool Tracer::IsLeafModule(const ObjectPtr& module, const std::string& path) cons
   if (leaf_depth_ > 0) return false;  // inside a leaf body everything is inlined
   std::string cls = DemangleClassName(module->type()->name()->qualifiedName());
   for (const std::string& leaf : options_.leaf_modules) {
-    if (leaf == path || leaf == cls || absl::StrCat("__torch__.", cls) == leaf ||
-        absl::EndsWith(cls, absl::StrCat(".", leaf)) ||
-        // Python spells classes of a script's main module "__main__.X".
-        (absl::StartsWith(leaf, "__main__.") && cls == leaf.substr(9))) {
-      return true;
-    }
+    if (LeafModuleMatches(leaf, cls, path)) return true;
   }
   if (absl::StartsWith(cls, "torchvision.ops.") || !TorchvisionOpsBase(cls).empty()) return true;
   if (absl::StartsWith(cls, "torch.nn.") || absl::StartsWith(cls, "torch.ao.nn.")) {

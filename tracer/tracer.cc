@@ -12,6 +12,7 @@
 #include "torch/csrc/jit/api/function_impl.h"
 #include "tracer/from_c10.h"
 #include "tracer/fx_source.h"
+#include "tracer/leaf_modules.h"
 #include "tracer/walker.h"
 
 namespace featx {
@@ -158,6 +159,7 @@ absl::StatusOr<std::unique_ptr<Graph>> Trace(const torch::jit::Module& module, M
                                              const TraceOptions& options) {
   absl::StatusOr<std::unique_ptr<Graph>> graph;
   try {
+    if (absl::Status s = CheckTraceable(module, options); !s.ok()) return s;
     graph = tracer_internal::Tracer(mode, options).Run(module);
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(
