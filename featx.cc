@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <utility>
 
@@ -310,6 +311,8 @@ absl::StatusOr<torch::jit::Module> CreateFeatureExtractor(const torch::jit::Modu
   if (!spec.optimize_for_inference) return extractor;
   try {
     extractor.eval();
+    // freeze clones the extractor into the model's compilation unit.
+    std::lock_guard<std::mutex> lock(CompilationUnitMutex());
     torch::jit::Module frozen = torch::jit::freeze(extractor);
     return torch::jit::optimize_for_inference(frozen);
   } catch (const c10::Error& e) {
