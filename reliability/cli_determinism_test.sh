@@ -71,18 +71,21 @@ for model in "$@"; do
   same_file "$TMP/g1_$i.dot" "$TMP/g2_$i.dot" "featx graph --format=dot ($model)"
 
   for optimize in none inference; do
-    run "$TMP/extract.out" extract "$model" --return_nodes="$nodes" --optimize="$optimize" \
-      --out="$TMP/e1_${i}_$optimize.pt"
-    run "$TMP/extract.out" extract "$model" --return_nodes="$nodes" --optimize="$optimize" \
-      --out="$TMP/e2_${i}_$optimize.pt"
-    same_file "$TMP/e1_${i}_$optimize.pt" "$TMP/e2_${i}_$optimize.pt" \
+    # Same file name in two directories: LibTorch names the archive's top
+    # folder after the file (e.pt holds e/data.pkl, e/code/...).
+    for run_dir in "$TMP/extract1_${i}_$optimize" "$TMP/extract2_${i}_$optimize"; do
+      mkdir -p "$run_dir"
+      run "$TMP/extract.out" extract "$model" --return_nodes="$nodes" --optimize="$optimize" \
+        --out="$run_dir/e.pt"
+    done
+    same_file "$TMP/extract1_${i}_$optimize/e.pt" "$TMP/extract2_${i}_$optimize/e.pt" \
       "featx extract --optimize=$optimize ($model)"
 
     # Directories with different names and depths: a path in the output shows.
     dir1="$TMP/codegen_a_${i}_$optimize"
     dir2="$TMP/codegen_other_name_${i}_$optimize/deeper"
     for dir in "$dir1" "$dir2"; do
-      run "$TMP/codegen.out" codegen "$model" --return_nodes="$nodes" --class_name=Features \
+      run "$TMP/codegen.out" codegen "$model" --return_nodes="$nodes" --class_name=TestExtractor \
         --namespace=determinism --optimize="$optimize" --input_shape=1,3,32,32 --out_dir="$dir"
     done
     n=$(find "$dir1" -type f | wc -l)

@@ -106,14 +106,14 @@ TEST(ConcurrencyTest, TorchScriptExtractorFrom8Threads) {
 }
 
 TEST(ConcurrencyTest, PlainGeneratedExtractorFrom8Threads) {
-  const reliability::ResNet18Plain e = reliability::ResNet18Plain::Load(Weights("resnet18_plain"));
+  const ::reliability::ResNet18Plain e = ::reliability::ResNet18Plain::Load(Weights("resnet18_plain"));
   CheckFrom8Threads([&](const at::Tensor& x) { return RunGenerated(e, x); });
 }
 
 // Prepacked convolutions are made lazily, per input shape, under a lock.
 TEST(ConcurrencyTest, OptimizedGeneratedExtractorFrom8Threads) {
-  const reliability::ResNet18BnOptimized e =
-      reliability::ResNet18BnOptimized::Load(Weights("resnet18_bn_optimized"));
+  const ::reliability::ResNet18BnOptimized e =
+      ::reliability::ResNet18BnOptimized::Load(Weights("resnet18_bn_optimized"));
   CheckFrom8Threads([&](const at::Tensor& x) { return RunGenerated(e, x); });
 }
 
@@ -163,7 +163,7 @@ std::string UseApi(torch::jit::Module& model, const ModelCase& c, ApiResult& r) 
   r.outputs = RunTorchScript(*extractor, Input({1, 3, 32, 32}, 7));
   absl::StatusOr<CppExtractorFiles> files =
       GenerateCppExtractor(model, {.return_nodes = c.nodes,
-                                   .class_name = "Features",
+                                   .class_name = "TestExtractor",
                                    .namespace_name = "test",
                                    .model_file = c.fixture,
                                    .input_shape = {1, 3, 32, 32}});

@@ -80,14 +80,14 @@ TEST(IntraOpThreadsTest, OptimizedTorchScriptExtractor) {
 }
 
 TEST(IntraOpThreadsTest, PlainGeneratedExtractor) {
-  const reliability::ResNet18Plain e = reliability::ResNet18Plain::Load(Weights("resnet18_plain"));
+  const ::reliability::ResNet18Plain e = ::reliability::ResNet18Plain::Load(Weights("resnet18_plain"));
   ExpectSameAt1And2Threads("generated C++, plain",
                            [&](const at::Tensor& x) { return RunGenerated(e, x); });
 }
 
 TEST(IntraOpThreadsTest, OptimizedGeneratedExtractor) {
-  const reliability::ResNet18BnOptimized e =
-      reliability::ResNet18BnOptimized::Load(Weights("resnet18_bn_optimized"));
+  const ::reliability::ResNet18BnOptimized e =
+      ::reliability::ResNet18BnOptimized::Load(Weights("resnet18_bn_optimized"));
   ExpectSameAt1And2Threads("generated C++, optimized",
                            [&](const at::Tensor& x) { return RunGenerated(e, x); });
 }
