@@ -48,7 +48,9 @@ void CheckTorchScriptBackEnd(torch::jit::Module& model, const ExtractorSpec& spe
   ASSERT_TRUE(extractor.ok()) << extractor.status();
   ExpectUnchanged(model, before, "CreateFeatureExtractor");
   // (A frozen extractor has no training attribute: it is eval-only.)
-  if (!spec.optimize_for_inference) EXPECT_EQ(extractor->is_training(), model.is_training());
+  if (!spec.optimize_for_inference) {
+    EXPECT_EQ(extractor->is_training(), model.is_training());
+  }
 
   if (!bn_buffer.empty()) {
     at::Tensor own = Buffer(*extractor, bn_buffer);
