@@ -88,6 +88,8 @@ struct ExtractorSpec {
 // not changed. Unlike torchvision, a returned tensor is not overwritten by a
 // later in-place op (see pruning.h for what counts as one). Errors: NotFound for an unknown query (with the closest
 // names), InvalidArgument for bad specs, repeated keys or non-tensor nodes.
+// Safe to call from several threads at once, on one model too
+// (//reliability:concurrency_test).
 absl::StatusOr<torch::jit::Module> CreateFeatureExtractor(const torch::jit::Module& model,
                                                           const ExtractorSpec& spec);
 
