@@ -31,7 +31,8 @@ at::Tensor Randn(std::vector<int64_t> shape) {
 }
 
 std::string Describe(const CheckReport& r) {
-  std::string s = absl::StrCat(r.forward.key, " abs=", r.forward.max_abs_diff, " ", r.forward.problem);
+  std::string s =
+      absl::StrCat(r.forward.key, " abs=", r.forward.max_abs_diff, " ", r.forward.problem);
   for (const ValueCheck& c : r.forward_parts) {
     absl::StrAppend(&s, "\n", c.key, " abs=", c.max_abs_diff, " ", c.ok ? "ok" : "MISMATCH", " ",
                     c.problem);
@@ -58,9 +59,9 @@ TEST(CheckExtractorTest, ResNet18InPlaceReluAfterBn1Agrees) {
 
 TEST(CheckExtractorTest, MobileNetV3Agrees) {
   torch::jit::Module model = Load("fixtures/mobilenet_v3_large.pt");
-  absl::StatusOr<CheckReport> r = CheckExtractor(
-      model, {.return_nodes = {"features.2", "features.7:mid", "features.16"}},
-      {Randn({1, 3, 224, 224})});
+  absl::StatusOr<CheckReport> r =
+      CheckExtractor(model, {.return_nodes = {"features.2", "features.7:mid", "features.16"}},
+                     {Randn({1, 3, 224, 224})});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->ok()) << Describe(*r);
   ASSERT_EQ(r->outputs.size(), 3);
@@ -74,8 +75,8 @@ TEST(CheckExtractorTest, ValueOverwrittenInPlaceIsAMismatch) {
   absl::StatusOr<torch::jit::Module> wrong =
       CreateFeatureExtractor(model, {.return_nodes = {"layer1.0.relu:layer1.0.bn1"}});
   ASSERT_TRUE(wrong.ok()) << wrong.status();
-  absl::StatusOr<CheckReport> r = CheckExtractor(model, {.return_nodes = {"layer1.0.bn1"}}, *wrong,
-                                                 {Randn({1, 3, 224, 224})});
+  absl::StatusOr<CheckReport> r =
+      CheckExtractor(model, {.return_nodes = {"layer1.0.bn1"}}, *wrong, {Randn({1, 3, 224, 224})});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_FALSE(r->ok());
   EXPECT_TRUE(r->forward.ok);
@@ -135,8 +136,8 @@ TEST(CheckExtractorTest, EffectsModelsAgreeOnEveryNode) {
     }
     EXPECT_GE(tensors.size(), 3) << m.name;
     for (const at::Tensor& input : {at::ones({2, 3}), Randn({2, 3})}) {
-      absl::StatusOr<CheckReport> r = CheckExtractor(
-          model, {.return_nodes = tensors, .trace_options = options}, {input});
+      absl::StatusOr<CheckReport> r =
+          CheckExtractor(model, {.return_nodes = tensors, .trace_options = options}, {input});
       ASSERT_TRUE(r.ok()) << m.name << ": " << r.status();
       EXPECT_TRUE(r->ok()) << m.name << "\n" << Describe(*r);
       EXPECT_EQ(r->outputs.size(), tensors.size());
@@ -216,10 +217,10 @@ TEST(CheckExtractorTest, TupleAndListNodesAreComparedPerIndex) {
   EXPECT_EQ(r->outputs[2].key, "cat");
 
   torch::jit::Module recurrent = Load("fixtures/robustness/recurrent.pt");
-  r = CheckExtractor(recurrent,
-                     {.return_nodes = {"gru", "getitem_2"},
-                      .trace_options = {.leaf_modules = {"LSTM", "GRU"}}},
-                     {Randn({2, 5, 4})});
+  r = CheckExtractor(
+      recurrent,
+      {.return_nodes = {"gru", "getitem_2"}, .trace_options = {.leaf_modules = {"LSTM", "GRU"}}},
+      {Randn({2, 5, 4})});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->ok()) << Describe(*r);
   ASSERT_EQ(r->outputs.size(), 3);

@@ -31,10 +31,10 @@ struct EffectsModel {
 void PrintTo(const EffectsModel& m, std::ostream* os) { *os << m.name; }
 
 std::vector<EffectsModel> Models() {
-  return {{"add_into_statement", {}},  {"write_through_select", {}},
-          {"write_through_view", {}},  {"write_in_function", {}},
+  return {{"add_into_statement", {}},         {"write_through_select", {}},
+          {"write_through_view", {}},         {"write_in_function", {}},
           {"write_in_leaf_body", {"AddOne"}}, {"write_in_branch", {}},
-          {"write_to_argument", {}},  {"write_through_branch_result", {}}};
+          {"write_to_argument", {}},          {"write_through_branch_result", {}}};
 }
 
 // <name>_expected.pt: torch.save of a dict of str -> Tensor, in saved order.
@@ -139,8 +139,8 @@ TEST_P(EffectsTest, EveryNodeEqualsClonedTorchvisionValue) {
     for (size_t i : set) {
       at::Tensor want = Lookup(expected_, "node:" + fx_names[i]);
       EXPECT_TRUE(at::allclose(out.at(nodes[i]), want, kTolerance, kTolerance))
-          << nodes[i] << " (FX: " << fx_names[i] << "; " << set.size()
-          << " returned): got " << out.at(nodes[i]) << "\nwant " << want;
+          << nodes[i] << " (FX: " << fx_names[i] << "; " << set.size() << " returned): got "
+          << out.at(nodes[i]) << "\nwant " << want;
     }
   }
 }

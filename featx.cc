@@ -5,31 +5,31 @@
 #include <algorithm>
 #include <fstream>
 #include <map>
-#include <set>
-#include <sstream>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <sstream>
 #include <utility>
 
+#include "ATen/Functions.h"
+#include "ATen/core/dispatch/Dispatcher.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "base/status_macros.h"
 #include "codegen/cpp.h"
 #include "codegen/torchscript.h"
 #include "codegen/weights_writer.h"
-#include "torch/csrc/jit/runtime/operator.h"
-#include "ATen/Functions.h"
-#include "ATen/core/dispatch/Dispatcher.h"
-#include "base/status_macros.h"
+#include "graph/text.h"
 #include "naming/naming.h"
 #include "naming/select.h"
-#include "pruning/dead_code.h"
-#include "graph/text.h"
 #include "passes/fold_batchnorm.h"
 #include "passes/fuse_activations.h"
 #include "passes/pipeline.h"
+#include "pruning/dead_code.h"
+#include "torch/csrc/jit/runtime/operator.h"
 #include "torch/csrc/jit/serialization/import.h"
 
 namespace featx {
@@ -234,9 +234,8 @@ absl::StatusOr<CppExtractorFiles> Generate(const torch::jit::Module& model,
   }
   TraceOptions options = spec.trace_options;
   options.with_bodies = true;
-  ASSIGN_OR_RETURN(PrunedMode pruned,
-                   SelectForMode(model, spec.mode, spec.return_nodes, options,
-                                 CppPipelineKind(spec.mode, spec.optimize)));
+  ASSIGN_OR_RETURN(PrunedMode pruned, SelectForMode(model, spec.mode, spec.return_nodes, options,
+                                                    CppPipelineKind(spec.mode, spec.optimize)));
   CppExtractorInput input{.graph = pruned.graph.get(),
                           .keys = pruned.keys,
                           .class_name = spec.class_name,
@@ -244,10 +243,10 @@ absl::StatusOr<CppExtractorFiles> Generate(const torch::jit::Module& model,
                           .model_file = spec.model_file,
                           .stem = spec.stem.empty() ? SnakeCase(spec.class_name) : spec.stem,
                           .mode = spec.mode == Mode::kTrain ? "train" : "eval"};
-  ASSIGN_OR_RETURN(std::vector<FeatureDescription> outputs,
-                   FeatureInfo(model, {.return_nodes = spec.return_nodes,
-                                       .trace_options = spec.trace_options},
-                               spec.input_shape, spec.mode));
+  ASSIGN_OR_RETURN(
+      std::vector<FeatureDescription> outputs,
+      FeatureInfo(model, {.return_nodes = spec.return_nodes, .trace_options = spec.trace_options},
+                  spec.input_shape, spec.mode));
   std::string manifest = ManifestJson({.model_file = spec.model_file,
                                        .class_name = spec.class_name,
                                        .namespace_name = spec.namespace_name,
@@ -304,10 +303,10 @@ absl::StatusOr<torch::jit::Module> CreateFeatureExtractor(const torch::jit::Modu
                    PruneForMode(model, Mode::kTrain, per_mode.first, spec.trace_options));
   ASSIGN_OR_RETURN(PrunedMode eval,
                    PruneForMode(model, Mode::kEval, per_mode.second, spec.trace_options));
-  ASSIGN_OR_RETURN(torch::jit::Module extractor,
-                   UserFacing(BuildTorchScriptExtractor(
-                       model, {.graph = train.graph.get(), .keys = train.keys},
-                       {.graph = eval.graph.get(), .keys = eval.keys})));
+  ASSIGN_OR_RETURN(
+      torch::jit::Module extractor,
+      UserFacing(BuildTorchScriptExtractor(model, {.graph = train.graph.get(), .keys = train.keys},
+                                           {.graph = eval.graph.get(), .keys = eval.keys})));
   if (!spec.optimize_for_inference) return extractor;
   try {
     extractor.eval();
@@ -317,8 +316,8 @@ absl::StatusOr<torch::jit::Module> CreateFeatureExtractor(const torch::jit::Modu
     return torch::jit::optimize_for_inference(frozen);
   } catch (const c10::Error& e) {
     std::string what = e.what_without_backtrace();
-    return absl::InternalError(absl::StrCat("optimize_for_inference failed: ",
-                                            what.substr(0, what.find('\n'))));
+    return absl::InternalError(
+        absl::StrCat("optimize_for_inference failed: ", what.substr(0, what.find('\n'))));
   }
 }
 
@@ -340,10 +339,10 @@ absl::StatusOr<torch::jit::Module> LoadModel(const std::string& path) {
   } catch (const std::exception& e) {
     std::string cause = DescribeLibTorchError(e);
     if (absl::StartsWith(cause, "Unknown builtin op: ")) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "cannot load '", path, "': ", cause,
-          " (load the library that defines it first: --load_library=PATH, or "
-          "featx::LoadOperatorLibrary)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot load '", path, "': ", cause,
+                       " (load the library that defines it first: --load_library=PATH, or "
+                       "featx::LoadOperatorLibrary)"));
     }
     return absl::InvalidArgumentError(
         absl::StrCat("'", path, "' is not a readable TorchScript file: ", cause));
@@ -434,9 +433,9 @@ c10::Dict<std::string, at::Tensor> ToTensorDict(const c10::IValue& v) {
 absl::Status FlattenValue(const std::string& prefix, const c10::IValue& v,
                           std::vector<std::pair<std::string, at::Tensor>>* out) {
   auto not_returnable = [&] {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the model returns a ", v.tagKind(), " (as '", prefix,
-        "'), not a Tensor, a Dict[str, Tensor], or a tuple or list of tensors"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the model returns a ", v.tagKind(), " (as '", prefix,
+                     "'), not a Tensor, a Dict[str, Tensor], or a tuple or list of tensors"));
   };
   if (v.isTensor()) {
     out->emplace_back(prefix, v.toTensor());
@@ -446,7 +445,8 @@ absl::Status FlattenValue(const std::string& prefix, const c10::IValue& v,
       out->emplace_back(absl::StrCat(prefix, ".", kv.key().toStringRef()), kv.value().toTensor());
     }
   } else if (v.isTuple() || v.isList()) {
-    std::vector<c10::IValue> items = v.isTuple() ? v.toTupleRef().elements().vec() : v.toListRef().vec();
+    std::vector<c10::IValue> items =
+        v.isTuple() ? v.toTupleRef().elements().vec() : v.toListRef().vec();
     for (size_t i = 0; i < items.size(); ++i) {
       // None (googlenet's and inception_v3's aux logits in eval mode under
       // TorchScript) has nothing to compare; the reference skips it too.
@@ -480,10 +480,10 @@ absl::StatusOr<torch::jit::Module> ReferenceModule(const torch::jit::Module& mod
   std::vector<Argument> results;
   std::vector<std::string> result_keys;
   auto unsupported = [](absl::string_view what) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "featx check compares with model.forward, which must return a Tensor, a "
-        "Dict[str, Tensor], or a tuple or list of tensors; it returns ",
-        what));
+    return absl::InvalidArgumentError(
+        absl::StrCat("featx check compares with model.forward, which must return a Tensor, a "
+                     "Dict[str, Tensor], or a tuple or list of tensors; it returns ",
+                     what));
   };
   if (output->args().size() != 1) return unsupported("several values");
   const Argument& returned = output->args()[0];
@@ -525,9 +525,9 @@ absl::StatusOr<torch::jit::Module> ReferenceModule(const torch::jit::Module& mod
   for (size_t i = 0; i < selected.size(); ++i) {
     Node* v = selected[i].node;
     if (!IsReturnableType(v->type())) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "node '", v->name(), "' is a ", v->type(),
-          ", not a Tensor, a Dict[str, Tensor], or a tuple or list of tensors"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("node '", v->name(), "' is a ", v->type(),
+                       ", not a Tensor, a Dict[str, Tensor], or a tuple or list of tensors"));
     }
     Argument result = Argument::NodeRef(v);
     if (v->type() == "Tensor") {
@@ -563,8 +563,9 @@ ValueCheck Summary(const std::vector<ValueCheck>& parts) {
     s.max_rel_diff = std::max(s.max_rel_diff, p.max_rel_diff);
     s.ok = s.ok && p.ok;
     if (s.problem.empty() && !p.ok) {
-      s.problem = p.key == "forward" ? p.problem
-                                     : absl::StrCat(p.key, ": ", p.problem.empty() ? "values" : p.problem);
+      s.problem = p.key == "forward"
+                      ? p.problem
+                      : absl::StrCat(p.key, ": ", p.problem.empty() ? "values" : p.problem);
     }
   }
   if (parts.size() == 1 && parts[0].key == "forward") return parts[0];
@@ -734,8 +735,7 @@ absl::StatusOr<std::string> GraphAfterPass(const torch::jit::Module& model,
   std::vector<std::string> names = ExtractorPassNames(kind);
   if (std::find(names.begin(), names.end(), pass) == names.end()) {
     return absl::NotFoundError(absl::StrCat("no pass '", pass, "' in the ", PipelineKindName(kind),
-                                            " pipeline; its passes: ",
-                                            absl::StrJoin(names, ", ")));
+                                            " pipeline; its passes: ", absl::StrJoin(names, ", ")));
   }
   if (spec.return_nodes.empty()) {
     return absl::InvalidArgumentError("the passes prune to return nodes; none were given");

@@ -86,9 +86,9 @@ struct ExtractorSpec {
 // follows its own training flag (train and eval graphs, as DualGraphModule)
 // and holds copies of only the parameters and submodules it uses; `model` is
 // not changed. Unlike torchvision, a returned tensor is not overwritten by a
-// later in-place op (see pruning.h for what counts as one). Errors: NotFound for an unknown query (with the closest
-// names), InvalidArgument for bad specs, repeated keys or non-tensor nodes.
-// Safe to call from several threads at once, on one model too
+// later in-place op (see pruning.h for what counts as one). Errors: NotFound for an unknown query
+// (with the closest names), InvalidArgument for bad specs, repeated keys or non-tensor nodes. Safe
+// to call from several threads at once, on one model too
 // (//reliability:concurrency_test).
 absl::StatusOr<torch::jit::Module> CreateFeatureExtractor(const torch::jit::Module& model,
                                                           const ExtractorSpec& spec);
@@ -110,11 +110,11 @@ enum class CppOptimization {
 struct CppExtractorSpec {
   std::vector<std::string> return_nodes;  // as in ExtractorSpec
   TraceOptions trace_options;
-  Mode mode = Mode::kEval;         // the generated code runs this mode's graph
-  std::string class_name;          // "ResNet18Features"
-  std::string namespace_name;      // "vision"
-  std::string model_file;          // for the generated files' first line: "resnet18.pt"
-  std::string stem;                // file stem; empty: SnakeCase(class_name)
+  Mode mode = Mode::kEval;           // the generated code runs this mode's graph
+  std::string class_name;            // "ResNet18Features"
+  std::string namespace_name;        // "vision"
+  std::string model_file;            // for the generated files' first line: "resnet18.pt"
+  std::string stem;                  // file stem; empty: SnakeCase(class_name)
   std::vector<int64_t> input_shape;  // optional: the manifest then lists shapes
   CppOptimization optimize = CppOptimization::kInference;
   // kInference: leave 4-D outputs channels_last instead of converting them
@@ -125,10 +125,10 @@ struct CppExtractorSpec {
 // The generated files' contents.
 struct CppExtractorFiles {
   std::string stem;
-  std::string header;              // <stem>.h
-  std::string source;              // <stem>.cc
-  std::vector<char> weights;       // <stem>.weights: only the needed tensors
-  std::string manifest;            // <stem>.json: per output key, node, module, shape
+  std::string header;         // <stem>.h
+  std::string source;         // <stem>.cc
+  std::vector<char> weights;  // <stem>.weights: only the needed tensors
+  std::string manifest;       // <stem>.json: per output key, node, module, shape
 };
 
 // Generates standalone C++ (depending only on LibTorch) that computes the
@@ -198,7 +198,6 @@ absl::StatusOr<CheckReport> CheckExtractor(const torch::jit::Module& model,
 absl::StatusOr<NodeNames> GetGraphNodeNames(const torch::jit::Module& model,
                                             const TraceOptions& options);
 
-
 // ---- The pass pipeline (featx graph --print_after)
 
 // Which pipeline to inspect: the passes that prune (and, for optimized C++,
@@ -255,8 +254,8 @@ struct NodeDescription {
   std::string module;  // module path: a leaf module's own, else the node's scope
   std::string type;    // the traced type: "Tensor", "int", "List[Tensor]"
   // With an input shape, for a Tensor node (shape propagation):
-  std::string dtype;           // "float"
-  std::vector<int64_t> shape;  // [1, 64, 56, 56]
+  std::string dtype;                // "float"
+  std::vector<int64_t> shape;       // [1, 64, 56, 56]
   std::optional<int64_t> channels;  // a 4-d value of a 4-d input: dim 1
   std::optional<int64_t> stride;    // ... and input height / its height
 };

@@ -4,9 +4,6 @@
 
 #include "featx.h"
 
-#include "torch/csrc/jit/serialization/pickle.h"
-#include "torch/script.h"
-
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -17,6 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "torch/csrc/jit/serialization/pickle.h"
+#include "torch/script.h"
 
 namespace featx {
 namespace {
@@ -275,7 +274,8 @@ TEST(GenerateCppExtractorTest, IsDeterministic) {
   EXPECT_THAT(first->manifest, HasSubstr("\"key\": \"add\",\n      \"node\": \"layer2.0.add\""));
   EXPECT_THAT(first->manifest, HasSubstr("\"channels\": 128,\n      \"stride\": 8"));
   // No featx header in the generated code: it depends on LibTorch only.
-  EXPECT_FALSE(absl::StrContains(first->source, "featx/") || absl::StrContains(first->header, "featx/"));
+  EXPECT_FALSE(absl::StrContains(first->source, "featx/") ||
+               absl::StrContains(first->header, "featx/"));
 }
 
 TEST(GenerateCppExtractorTest, BadClassNameIsInvalidArgument) {
@@ -366,9 +366,9 @@ TEST(RobustnessTest, InterpolateWithScaleFactorGivesTorchvisionsValues) {
 // LSTM, GRU and RNN leaves; their tuple outputs through getitem nodes,
 // including the LSTM's (h, c) tuple taken apart again.
 TEST(RobustnessTest, RecurrentLayersGiveTorchvisionsValues) {
-  std::vector<std::pair<std::string, std::string>> nodes = {
-      {"getitem", ""}, {"getitem_2", ""}, {"getitem_3", ""},
-      {"getitem_4", ""}, {"getitem_7", ""}, {"add_3", ""}};
+  std::vector<std::pair<std::string, std::string>> nodes = {{"getitem", ""},   {"getitem_2", ""},
+                                                            {"getitem_3", ""}, {"getitem_4", ""},
+                                                            {"getitem_7", ""}, {"add_3", ""}};
   ExpectExtractedValuesMatch("recurrent", nodes);
   ExpectExtractedValuesMatch("recurrent", nodes, {.leaf_modules = {"LSTM", "GRU"}});
 }
@@ -380,8 +380,8 @@ TEST(RobustnessTest, RecurrentLayersGenerateCpp) {
   absl::StatusOr<torch::jit::Module> model = LoadModel("fixtures/robustness/recurrent.pt");
   ASSERT_TRUE(model.ok()) << model.status();
   absl::StatusOr<CppExtractorFiles> files = GenerateCppExtractor(
-      *model, {.return_nodes = {"getitem", "add_3"}, .class_name = "Recurrent",
-               .namespace_name = "test"});
+      *model,
+      {.return_nodes = {"getitem", "add_3"}, .class_name = "Recurrent", .namespace_name = "test"});
   ASSERT_TRUE(files.ok()) << files.status();
   for (const char* op : {"lstm_ops.h", "gru_ops.h", "rnn_relu_ops.h"}) {
     EXPECT_THAT(files->source, HasSubstr(op));
@@ -462,9 +462,10 @@ using ::testing::Not;
 TEST(CreateFeatureExtractorTest, OptimizeForInferenceFoldsBatchNorm) {
   absl::StatusOr<torch::jit::Module> model = LoadModel("fixtures/resnet18_bn.pt");
   ASSERT_TRUE(model.ok()) << model.status();
-  absl::StatusOr<torch::jit::Module> plain = CreateFeatureExtractor(*model, {.return_nodes = {"layer2"}});
-  absl::StatusOr<torch::jit::Module> optimized = CreateFeatureExtractor(
-      *model, {.return_nodes = {"layer2"}, .optimize_for_inference = true});
+  absl::StatusOr<torch::jit::Module> plain =
+      CreateFeatureExtractor(*model, {.return_nodes = {"layer2"}});
+  absl::StatusOr<torch::jit::Module> optimized =
+      CreateFeatureExtractor(*model, {.return_nodes = {"layer2"}, .optimize_for_inference = true});
   ASSERT_TRUE(plain.ok()) << plain.status();
   ASSERT_TRUE(optimized.ok()) << optimized.status();
   plain->eval();
@@ -499,14 +500,22 @@ CppExtractorSpec ResNetSpec(CppOptimization optimize, Mode mode = Mode::kEval) {
 TEST(GenerateCppExtractorTest, OptimizeNoneWritesTheModelsOwnWeights) {
   absl::StatusOr<torch::jit::Module> model = LoadModel("fixtures/resnet18_bn.pt");
   ASSERT_TRUE(model.ok()) << model.status();
-  absl::StatusOr<CppExtractorFiles> files = GenerateCppExtractor(*model, ResNetSpec(CppOptimization::kNone));
+  absl::StatusOr<CppExtractorFiles> files =
+      GenerateCppExtractor(*model, ResNetSpec(CppOptimization::kNone));
   ASSERT_TRUE(files.ok()) << files.status();
   EXPECT_FALSE(absl::StrContains(files->source, "PrepackedConv2d"));
   EXPECT_THAT(files->source, HasSubstr("at::_ops::batch_norm::call("));
   c10::Dict<std::string, at::Tensor> weights = WeightsOf(*files);
   ASSERT_TRUE(weights.contains("layer1.0.conv1.weight"));
   EXPECT_TRUE(weights.at("layer1.0.conv1.weight")
-                  .equal(model->attr("layer1").toModule().attr("0").toModule().attr("conv1").toModule().attr("weight").toTensor()));
+                  .equal(model->attr("layer1")
+                             .toModule()
+                             .attr("0")
+                             .toModule()
+                             .attr("conv1")
+                             .toModule()
+                             .attr("weight")
+                             .toTensor()));
 }
 
 TEST(GenerateCppExtractorTest, OptimizedWeightsAreFoldedInDouble) {

@@ -12,20 +12,20 @@
 
 #include "ATen/CPUGeneratorImpl.h"
 #include "ATen/Functions.h"
+#include "ATen/core/grad_mode.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "base/status_macros.h"
 #include "codegen/torchscript.h"
 #include "featx.h"
-#include "base/status_macros.h"
 #include "graph/text.h"
 #include "naming/naming.h"
 #include "naming/select.h"
 #include "pruning/dead_code.h"
 #include "pruning/pruning.h"
-#include "ATen/core/grad_mode.h"
 #include "viz/dot.h"
 
 namespace featx {
@@ -45,8 +45,8 @@ std::string ShapeText(const std::vector<int64_t>& shape) {
 // Runs `m` in `mode` on randn(input_shape) drawn from a generator seeded
 // with 0 (the values torch.manual_seed(0); torch.randn(shape) gives, without
 // touching the global generator) and returns its Dict[str, Tensor].
-absl::StatusOr<c10::Dict<std::string, at::Tensor>> RunOnce(torch::jit::Module m, Mode mode,
-                                                          const std::vector<int64_t>& input_shape) {
+absl::StatusOr<c10::Dict<std::string, at::Tensor>> RunOnce(
+    torch::jit::Module m, Mode mode, const std::vector<int64_t>& input_shape) {
   at::Tensor input = at::randn(input_shape, at::detail::createCPUGenerator(0));
   c10::IValue out;
   try {
@@ -141,7 +141,8 @@ absl::Status PropagateShapes(const torch::jit::Module& model, Graph& graph, Mode
   }
   ASSIGN_OR_RETURN(auto values, RunOnce(*runner, mode, input_shape));
   for (size_t k = 0; k < keys.size(); ++k) {
-    if (values.contains(keys[k])) SetShape(values.at(keys[k]), input_shape, &(*rows)[row_of_key[k]]);
+    if (values.contains(keys[k]))
+      SetShape(values.at(keys[k]), input_shape, &(*rows)[row_of_key[k]]);
   }
   return absl::OkStatus();
 }
@@ -218,8 +219,7 @@ absl::StatusOr<std::vector<NodeDescription>> DescribeNodes(const torch::jit::Mod
   }
   if (!query.input_shape.empty()) {
     try {
-      RETURN_IF_ERROR(
-          PropagateShapes(model, *graph, query.mode, nodes, query.input_shape, &rows));
+      RETURN_IF_ERROR(PropagateShapes(model, *graph, query.mode, nodes, query.input_shape, &rows));
     } catch (const std::exception& e) {
       return absl::InvalidArgumentError(
           absl::StrCat("shape propagation failed: ", DescribeLibTorchError(e)));

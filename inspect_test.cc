@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "ATen/Functions.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -15,7 +16,6 @@
 #include "featx.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "ATen/Functions.h"
 #include "nlohmann/json.hpp"
 
 namespace featx {
@@ -26,7 +26,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 struct Reference {
-  std::vector<std::string> names;  // torchvision's eval names, in order
+  std::vector<std::string> names;                      // torchvision's eval names, in order
   std::map<std::string, std::vector<int64_t>> shapes;  // tensors only
 };
 
@@ -164,13 +164,13 @@ TEST(FeatureInfoTest, InputTheModelCannotTakeIsInvalidArgument) {
 TEST(FeatureInfoTest, ManifestListsFeatureInfo) {
   torch::jit::Module model = Load("resnet18");
   std::vector<std::string> nodes = {"layer1", "layer2.0.add", "layer4:final"};
-  absl::StatusOr<CppExtractorFiles> files = GenerateCppExtractor(
-      model, {.return_nodes = nodes,
-              .class_name = "ResNet18Features",
-              .namespace_name = "vision",
-              .model_file = "resnet18.pt",
-              .input_shape = {1, 3, 64, 64},
-              .optimize = CppOptimization::kNone});
+  absl::StatusOr<CppExtractorFiles> files =
+      GenerateCppExtractor(model, {.return_nodes = nodes,
+                                   .class_name = "ResNet18Features",
+                                   .namespace_name = "vision",
+                                   .model_file = "resnet18.pt",
+                                   .input_shape = {1, 3, 64, 64},
+                                   .optimize = CppOptimization::kNone});
   ASSERT_TRUE(files.ok()) << files.status();
   absl::StatusOr<std::vector<FeatureDescription>> info =
       FeatureInfo(model, {.return_nodes = nodes}, {1, 3, 64, 64});
@@ -222,8 +222,8 @@ TEST(CreateFeatureExtractorTest, GlobReturnsEveryMatchKeyedByName) {
   c10::IValue out = extractor->forward({at::randn({1, 3, 64, 64})});
   std::vector<std::string> keys;
   for (const auto& kv : out.toGenericDict()) keys.push_back(kv.key().toStringRef());
-  EXPECT_THAT(keys, ElementsAre("layer1.0.add", "layer2.0.add", "layer3.0.add", "layer4.0.add",
-                                "logits"));
+  EXPECT_THAT(
+      keys, ElementsAre("layer1.0.add", "layer2.0.add", "layer3.0.add", "layer4.0.add", "logits"));
 }
 
 TEST(DrawGraphTest, SeedCnnBlocks1HighlightedAndLaterBlocksGreyed) {

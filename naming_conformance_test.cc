@@ -15,11 +15,11 @@
 
 #include "featx.h"
 #include "gmock/gmock.h"
+#include "gtest/gtest.h"
 #include "naming/naming.h"
 #include "naming/select.h"
-#include "tracer/tracer.h"
-#include "gtest/gtest.h"
 #include "torch/script.h"
+#include "tracer/tracer.h"
 
 namespace featx {
 namespace {

@@ -19,18 +19,17 @@
 #define FEATX_STATUS_CONCAT_INNER_(a, b) a##b
 #define FEATX_STATUS_CONCAT_(a, b) FEATX_STATUS_CONCAT_INNER_(a, b)
 
-#define RETURN_IF_ERROR(expr)                   \
-  do {                                          \
-    ::absl::Status featx_status_ = (expr);      \
+#define RETURN_IF_ERROR(expr)                      \
+  do {                                             \
+    ::absl::Status featx_status_ = (expr);         \
     if (!featx_status_.ok()) return featx_status_; \
   } while (false)
 
-#define ASSIGN_OR_RETURN(lhs, expr)                                      \
-  FEATX_ASSIGN_OR_RETURN_IMPL_(                                          \
-      FEATX_STATUS_CONCAT_(featx_statusor_, __LINE__), lhs, expr)
+#define ASSIGN_OR_RETURN(lhs, expr) \
+  FEATX_ASSIGN_OR_RETURN_IMPL_(FEATX_STATUS_CONCAT_(featx_statusor_, __LINE__), lhs, expr)
 
-#define FEATX_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \
-  auto statusor = (expr);                                 \
+#define FEATX_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr)  \
+  auto statusor = (expr);                                  \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
 

@@ -78,7 +78,8 @@ using Run = std::function<Dict(const at::Tensor&)>;
 Dict FromIValue(const c10::IValue& v) {
   Dict out;
   if (v.isGenericDict()) {
-    for (const auto& item : v.toGenericDict()) out.insert(item.key().toStringRef(), item.value().toTensor());
+    for (const auto& item : v.toGenericDict())
+      out.insert(item.key().toStringRef(), item.value().toTensor());
   } else if (v.isTensor()) {
     out.insert("out", v.toTensor());
   }
@@ -92,8 +93,7 @@ Run TorchScript(torch::jit::Module module) {
 
 template <typename Generated>
 Run Gen(const std::string& stem) {
-  auto g = std::make_shared<Generated>(
-      Generated::Load(Runfile("benchmarks/" + stem + ".weights")));
+  auto g = std::make_shared<Generated>(Generated::Load(Runfile("benchmarks/" + stem + ".weights")));
   return [g](const at::Tensor& x) { return (*g)(x).ToDict(); };
 }
 
@@ -101,28 +101,53 @@ struct Case {
   std::string name;   // "resnet50_layer2"
   std::string model;  // fixture file
   std::vector<std::string> nodes;
-  int64_t size;       // input height and width
+  int64_t size;  // input height and width
   std::function<Run()> optimized, exact;
   int iterations_batch1, iterations_batch8;
 };
 
 std::vector<Case> Cases() {
   return {
-      {"seed_cnn blocks.1,blocks.3 32x32", "seed_cnn.pt", {"blocks.1", "blocks.3"}, 32,
+      {"seed_cnn blocks.1,blocks.3 32x32",
+       "seed_cnn.pt",
+       {"blocks.1", "blocks.3"},
+       32,
        [] { return Gen<bench::SeedCnnBlocks>("seed_cnn_blocks"); },
-       [] { return Gen<bench::SeedCnnBlocksExact>("seed_cnn_blocks_exact"); }, 300, 100},
-      {"resnet50 layer2", "resnet50_bn.pt", {"layer2"}, 224,
+       [] { return Gen<bench::SeedCnnBlocksExact>("seed_cnn_blocks_exact"); },
+       300,
+       100},
+      {"resnet50 layer2",
+       "resnet50_bn.pt",
+       {"layer2"},
+       224,
        [] { return Gen<bench::ResNet50Layer2>("resnet50_layer2"); },
-       [] { return Gen<bench::ResNet50Layer2Exact>("resnet50_layer2_exact"); }, 25, 6},
-      {"resnet50 layer4", "resnet50_bn.pt", {"layer4"}, 224,
+       [] { return Gen<bench::ResNet50Layer2Exact>("resnet50_layer2_exact"); },
+       25,
+       6},
+      {"resnet50 layer4",
+       "resnet50_bn.pt",
+       {"layer4"},
+       224,
        [] { return Gen<bench::ResNet50Layer4>("resnet50_layer4"); },
-       [] { return Gen<bench::ResNet50Layer4Exact>("resnet50_layer4_exact"); }, 15, 4},
-      {"resnet18 layer1+layer3", "resnet18_bn.pt", {"layer1", "layer3"}, 224,
+       [] { return Gen<bench::ResNet50Layer4Exact>("resnet50_layer4_exact"); },
+       15,
+       4},
+      {"resnet18 layer1+layer3",
+       "resnet18_bn.pt",
+       {"layer1", "layer3"},
+       224,
        [] { return Gen<bench::ResNet18Layer1Layer3>("resnet18_layer1_layer3"); },
-       [] { return Gen<bench::ResNet18Layer1Layer3Exact>("resnet18_layer1_layer3_exact"); }, 40, 8},
-      {"mobilenet_v3_large features.12", "mobilenet_v3_large_bn.pt", {"features.12"}, 224,
+       [] { return Gen<bench::ResNet18Layer1Layer3Exact>("resnet18_layer1_layer3_exact"); },
+       40,
+       8},
+      {"mobilenet_v3_large features.12",
+       "mobilenet_v3_large_bn.pt",
+       {"features.12"},
+       224,
        [] { return Gen<bench::MobileNetV3Features12>("mobilenet_v3_features12"); },
-       [] { return Gen<bench::MobileNetV3Features12Exact>("mobilenet_v3_features12_exact"); }, 60, 15},
+       [] { return Gen<bench::MobileNetV3Features12Exact>("mobilenet_v3_features12_exact"); },
+       60,
+       15},
   };
 }
 
@@ -134,7 +159,8 @@ struct Variants {
 Variants Load(const Case& c) {
   absl::StatusOr<torch::jit::Module> model = featx::LoadModel(Runfile("fixtures/" + c.model));
   absl::StatusOr<torch::jit::Module> b =
-      model.ok() ? featx::CreateFeatureExtractor(*model, {.return_nodes = c.nodes}) : model.status();
+      model.ok() ? featx::CreateFeatureExtractor(*model, {.return_nodes = c.nodes})
+                 : model.status();
   absl::StatusOr<torch::jit::Module> opt =
       model.ok() ? featx::CreateFeatureExtractor(
                        *model, {.return_nodes = c.nodes, .optimize_for_inference = true})
@@ -274,7 +300,9 @@ void BM_PeakMemory(benchmark::State& state, const Case& c) {
 }
 
 void PrintTable() {
-  std::printf("\n| case | batch | a full | b extractor | c frozen+optimized | d generated | d optimize=none | d/c | d/c (min) | d/b | b/a |\n");
+  std::printf(
+      "\n| case | batch | a full | b extractor | c frozen+optimized | d generated | d "
+      "optimize=none | d/c | d/c (min) | d/b | b/a |\n");
   std::printf("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
   for (const Row& r : Rows()) {
     std::printf("| %s | %ld | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n",

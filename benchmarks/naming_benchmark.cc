@@ -148,19 +148,27 @@ void BM_TraceAndName(benchmark::State& state) {
 }
 
 BENCHMARK(BM_Trace)
-    ->Arg(1000)->Arg(3000)->Arg(10000)
+    ->Arg(1000)
+    ->Arg(3000)
+    ->Arg(10000)
     ->Unit(benchmark::kMillisecond)
     ->Complexity(benchmark::oN);
 BENCHMARK(BM_NameNodes)
-    ->Arg(1000)->Arg(3000)->Arg(10000)
+    ->Arg(1000)
+    ->Arg(3000)
+    ->Arg(10000)
     ->Unit(benchmark::kMillisecond)
     ->Complexity(benchmark::oN);
 BENCHMARK(BM_NameNodesFreshGraph)
-    ->Arg(1000)->Arg(3000)->Arg(10000)
+    ->Arg(1000)
+    ->Arg(3000)
+    ->Arg(10000)
     ->Unit(benchmark::kMillisecond)
     ->Complexity(benchmark::oN);
 BENCHMARK(BM_TraceAndName)
-    ->Arg(1000)->Arg(3000)->Arg(10000)
+    ->Arg(1000)
+    ->Arg(3000)
+    ->Arg(10000)
     ->Unit(benchmark::kMillisecond)
     ->Complexity(benchmark::oN);
 

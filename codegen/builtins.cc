@@ -66,13 +66,14 @@ absl::StatusOr<std::string> IsNot(const LoweringContext& c) { return IsNone(c, f
 absl::StatusOr<std::string> ScalarTensor(const LoweringContext& c) {
   const std::string& target = c.node.target();
   const std::vector<std::string>& a = c.args;
-  std::string fallback = target == "aten::tensor.int"    ? "at::kLong"
-                         : target == "aten::tensor.bool" ? "at::kBool"
-                                                         : "at::typeMetaToScalarType(at::get_default_dtype())";
+  std::string fallback = target == "aten::tensor.int" ? "at::kLong"
+                         : target == "aten::tensor.bool"
+                             ? "at::kBool"
+                             : "at::typeMetaToScalarType(at::get_default_dtype())";
   std::string dtype = a.size() > 1 && a[1] != "c10::nullopt" ? a[1] : fallback;
   std::string device = a.size() > 2 && a[2] != "c10::nullopt" ? a[2] : "at::kCPU";
-  return absl::StrCat("at::scalar_tensor(at::Scalar(", a[0], "), at::TensorOptions().dtype(",
-                      dtype, ").device(", device, "))");
+  return absl::StrCat("at::scalar_tensor(at::Scalar(", a[0], "), at::TensorOptions().dtype(", dtype,
+                      ").device(", device, "))");
 }
 
 // ---- the table

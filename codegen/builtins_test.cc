@@ -29,11 +29,11 @@ TEST(BuiltinTableTest, FindsRowsByTarget) {
 
 TEST(BuiltinTableTest, EveryHelperIsARuntimeSection) {
   std::vector<std::string> names = RuntimeSectionNames();
-  for (const char* target : {"aten::floordiv.int", "aten::remainder.int", "aten::__getitem__.t",
-                             "aten::_set_item.t", "aten::slice.t", "aten::add.t",
-                             "aten::__contains__.int_list", "aten::all.bool", "aten::find",
-                             "aten::__getitem__.Dict_str", "aten::dict.str", "aten::keys.str",
-                             "prim::max.self_int"}) {
+  for (const char* target :
+       {"aten::floordiv.int", "aten::remainder.int", "aten::__getitem__.t", "aten::_set_item.t",
+        "aten::slice.t", "aten::add.t", "aten::__contains__.int_list", "aten::all.bool",
+        "aten::find", "aten::__getitem__.Dict_str", "aten::dict.str", "aten::keys.str",
+        "prim::max.self_int"}) {
     const BuiltinLowering* b = FindBuiltinLowering(target);
     ASSERT_NE(b, nullptr) << target;
     ASSERT_NE(b->helper, nullptr) << target;

@@ -21,12 +21,13 @@ namespace {
 
 // Names the generated code itself uses; no model name may take them.
 constexpr const char* kReserved[] = {
-    "features", "Features", "inference_mode", "int64_t", "NULL", "errno", "linux", "unix",
-    "assert", "FloorDiv", "Remainder", "GetItem", "SetItem", "SliceList", "ConcatLists",
-    "Contains", "AllOf", "AnyOf", "Find", "Format", "kFormatVersion", "kFingerprint",
-    "ListMax", "ListMin", "DictAt", "DictKeys", "DictValues", "DictFromPairs"};
-constexpr const char* kReservedOptimized[] = {"optimized_", "Optimized", "PrepackedConv2d",
-                                              "PrepackedOps", "Ops", "ToNchw"};
+    "features", "Features",  "inference_mode", "int64_t",      "NULL",      "errno",
+    "linux",    "unix",      "assert",         "FloorDiv",     "Remainder", "GetItem",
+    "SetItem",  "SliceList", "ConcatLists",    "Contains",     "AllOf",     "AnyOf",
+    "Find",     "Format",    "kFormatVersion", "kFingerprint", "ListMax",   "ListMin",
+    "DictAt",   "DictKeys",  "DictValues",     "DictFromPairs"};
+constexpr const char* kReservedOptimized[] = {"optimized_",   "Optimized", "PrepackedConv2d",
+                                              "PrepackedOps", "Ops",       "ToNchw"};
 
 bool IsIdentifier(const std::string& name) {
   Namespace check;

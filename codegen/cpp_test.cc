@@ -50,8 +50,7 @@ const std::map<std::string, OperatorInfo>& Schemas() {
       {"aten::dim", {"aten::dim(Tensor self) -> int", false}},
       {"aten::ne.int", {"aten::ne.int(int a, int b) -> bool", false}},
       {"aten::format", {"aten::format(str self, ...) -> str", false}},
-      {"prim::RaiseException",
-       {"prim::RaiseException(str msg, str? cls=None) -> ()", false}},
+      {"prim::RaiseException", {"prim::RaiseException(str msg, str? cls=None) -> ()", false}},
       // Builtins lowered through the table in builtins.cc.
       {"aten::dict", {"aten::dict() -> Dict(str, Tensor)", false}},
       {"aten::_set_item.str",
@@ -295,13 +294,13 @@ output(%1)
 )g");
   ASSERT_TRUE(graph.ok());
   NameNodes(**graph);
-  CppExtractorInput input{.graph = graph->get(),
-                          .keys = {"f"},
-                          .class_name = "F",
-                          .namespace_name = "n",
-                          .stem = "f",
-                          .operators = {{"prim::Frobnicate",
-                                         {"prim::Frobnicate(Tensor x, ...) -> Tensor", false}}}};
+  CppExtractorInput input{
+      .graph = graph->get(),
+      .keys = {"f"},
+      .class_name = "F",
+      .namespace_name = "n",
+      .stem = "f",
+      .operators = {{"prim::Frobnicate", {"prim::Frobnicate(Tensor x, ...) -> Tensor", false}}}};
   absl::StatusOr<CppSource> source = EmitCppExtractor(input);
   EXPECT_EQ(source.status().code(), absl::StatusCode::kUnimplemented);
   EXPECT_THAT(std::string(source.status().message()), HasSubstr("node 'Frobnicate'"));

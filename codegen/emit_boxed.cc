@@ -19,8 +19,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "codegen/emitter.h"
 #include "base/status_macros.h"
+#include "codegen/emitter.h"
 
 namespace featx {
 
@@ -59,11 +59,11 @@ void BodyEmitter::EmitBoxedLookup(const Node& n, const Schema& schema, const Ope
            {"overload", overload},
            {"missing", StringLiteral(absl::StrCat("operator ", n.target(), " is not registered"))}},
           R"cc(static torch::jit::Operation $op$ = [] {
-  auto found = torch::jit::findOperatorFor(c10::OperatorName($name$, $overload$));
-  TORCH_CHECK(found != nullptr, $missing$);
-  return found->getOperation();
-}();
-)cc");
+                 auto found = torch::jit::findOperatorFor(c10::OperatorName($name$, $overload$));
+                 TORCH_CHECK(found != nullptr, $missing$);
+                 return found->getOperation();
+               }();
+          )cc");
 }
 
 absl::Status BodyEmitter::EmitBoxed(const Node& n, const Schema& schema, const OperatorInfo& info) {
@@ -80,8 +80,8 @@ absl::Status BodyEmitter::EmitBoxed(const Node& n, const Schema& schema, const O
     args.push_back(std::move(e));
   }
   ASSIGN_OR_RETURN(std::vector<std::string> result_types, BoxedResultTypes(n, schema));
-  std::string var = n.type() == "NoneType" ? names_.Unique(n.name().empty() ? "v" : n.name())
-                                           : NewVar(n);
+  std::string var =
+      n.type() == "NoneType" ? names_.Unique(n.name().empty() ? "v" : n.name()) : NewVar(n);
   std::string op = names_.Unique(var + "_op");
   std::string stack = names_.Unique(var + "_stack");
   EmitComment(n, " (boxed)");

@@ -5,8 +5,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "codegen/emitter.h"
 #include "base/status_macros.h"
+#include "codegen/emitter.h"
 
 namespace featx {
 

@@ -5,9 +5,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/status_macros.h"
 #include "codegen/cpp_optimize.h"
 #include "codegen/emitter.h"
-#include "base/status_macros.h"
 
 namespace featx {
 
@@ -90,8 +90,8 @@ absl::Status BodyEmitter::EmitPrepackedConv(const Node& n, const Conv2dCall& con
   ASSIGN_OR_RETURN(std::string x, NodeExpr(conv.input));
   std::string member = conv_names_.Unique(n.name().empty() ? "conv" : n.name());
   std::string bias = conv.bias.empty() ? "" : "extractor." + weight_members_.at(conv.bias);
-  convs_.emplace_back(member,
-                      PrepackedConvInit(conv, "extractor." + weight_members_.at(conv.weight), bias));
+  convs_.emplace_back(
+      member, PrepackedConvInit(conv, "extractor." + weight_members_.at(conv.weight), bias));
   EmitComment(n);
   p_.Emit({{"var", NewVar(n)}, {"member", member}, {"x", x}},
           "auto $var$ = optimized_->$member$($x$);\n");

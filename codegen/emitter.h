@@ -101,7 +101,7 @@ class BodyEmitter {
   std::set<std::string> ops_headers_;
   std::set<std::string> runtime_sections_;
   std::set<std::string> includes_;
-  Namespace conv_names_{Namespace::Macros::kAvoided};  // members of Optimized
+  Namespace conv_names_{Namespace::Macros::kAvoided};       // members of Optimized
   std::vector<std::pair<std::string, std::string>> convs_;  // member, PrepackedConv2d(...)
 };
 

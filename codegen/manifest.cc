@@ -30,7 +30,8 @@ std::string ManifestJson(const Manifest& manifest) {
   j["mode"] = manifest.mode;
   j["input_shape"] = manifest.input_shape;
   j["outputs"] = nlohmann::ordered_json::array();
-  for (const FeatureDescription& f : manifest.outputs) j["outputs"].push_back(FeatureDescriptionJson(f));
+  for (const FeatureDescription& f : manifest.outputs)
+    j["outputs"].push_back(FeatureDescriptionJson(f));
   // Model-supplied names may hold invalid UTF-8: replace, never throw.
   return j.dump(2, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace) + "\n";
 }

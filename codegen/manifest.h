@@ -33,8 +33,8 @@ struct FeatureDescription {
   std::string module;       // module path: a leaf module's own, else the node's scope
   std::string module_type;  // a leaf module's class ("BasicBlock", "Conv2d"); else empty
   // Known only when an input shape was given (the extractor ran once):
-  std::string dtype;            // "float"
-  std::vector<int64_t> shape;   // [1, 64, 56, 56]
+  std::string dtype;           // "float"
+  std::vector<int64_t> shape;  // [1, 64, 56, 56]
   // For a 4-d output of a 4-d input: its channels (dim 1) and its stride
   // relative to the input (input height / output height).
   std::optional<int64_t> channels;
@@ -43,10 +43,10 @@ struct FeatureDescription {
 
 // The codegen manifest's contents.
 struct Manifest {
-  std::string model_file;      // "resnet18.pt"
-  std::string class_name;      // "ResNet18Features"
-  std::string namespace_name;  // "vision"
-  std::string mode;            // "eval" or "train"
+  std::string model_file;            // "resnet18.pt"
+  std::string class_name;            // "ResNet18Features"
+  std::string namespace_name;        // "vision"
+  std::string mode;                  // "eval" or "train"
   std::vector<int64_t> input_shape;  // may be empty
   std::vector<FeatureDescription> outputs;
 };

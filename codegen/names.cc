@@ -1,27 +1,61 @@
 #include "codegen/names.h"
 
+#include <vector>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-
-#include <vector>
 
 namespace featx {
 
 namespace {
 
 constexpr const char* kCppKeywords[] = {
-    "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor", "bool", "break",
-    "case", "catch", "char", "char16_t", "char32_t", "class", "compl", "const", "constexpr",
-    "const_cast", "continue", "decltype", "default", "delete", "do", "double", "dynamic_cast",
-    "else", "enum", "explicit", "export", "extern", "false", "float", "for", "friend", "goto",
-    "if", "inline", "int", "long", "mutable", "namespace", "new", "noexcept", "not", "not_eq",
-    "nullptr", "operator", "or", "or_eq", "private", "protected", "public", "register",
-    "reinterpret_cast", "return", "short", "signed", "sizeof", "static", "static_assert",
-    "static_cast", "struct", "switch", "template", "this", "thread_local", "throw", "true",
-    "try", "typedef", "typeid", "typename", "union", "unsigned", "using", "virtual", "void",
-    "volatile", "wchar_t", "while", "xor", "xor_eq", "at", "c10", "std", "torch",
+    "alignas",      "alignof",
+    "and",          "and_eq",
+    "asm",          "auto",
+    "bitand",       "bitor",
+    "bool",         "break",
+    "case",         "catch",
+    "char",         "char16_t",
+    "char32_t",     "class",
+    "compl",        "const",
+    "constexpr",    "const_cast",
+    "continue",     "decltype",
+    "default",      "delete",
+    "do",           "double",
+    "dynamic_cast", "else",
+    "enum",         "explicit",
+    "export",       "extern",
+    "false",        "float",
+    "for",          "friend",
+    "goto",         "if",
+    "inline",       "int",
+    "long",         "mutable",
+    "namespace",    "new",
+    "noexcept",     "not",
+    "not_eq",       "nullptr",
+    "operator",     "or",
+    "or_eq",        "private",
+    "protected",    "public",
+    "register",     "reinterpret_cast",
+    "return",       "short",
+    "signed",       "sizeof",
+    "static",       "static_assert",
+    "static_cast",  "struct",
+    "switch",       "template",
+    "this",         "thread_local",
+    "throw",        "true",
+    "try",          "typedef",
+    "typeid",       "typename",
+    "union",        "unsigned",
+    "using",        "virtual",
+    "void",         "volatile",
+    "wchar_t",      "while",
+    "xor",          "xor_eq",
+    "at",           "c10",
+    "std",          "torch",
 };
 
 // Lower-case names the headers generated code includes define as macros.
@@ -114,7 +148,8 @@ std::string SnakeCase(const std::string& camel) {
       }
     } else {
       ++i;
-      while (i < camel.size() && !absl::ascii_isupper(camel[i]) && !absl::ascii_isdigit(camel[i])) ++i;
+      while (i < camel.size() && !absl::ascii_isupper(camel[i]) && !absl::ascii_isdigit(camel[i]))
+        ++i;
     }
     std::string word = absl::AsciiStrToLower(camel.substr(start, i - start));
     bool join = !words.empty() && (absl::ascii_isdigit(word[0]) || word == "net");

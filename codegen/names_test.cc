@@ -35,11 +35,13 @@ TEST(NamespaceTest, AvoidsMacroNamesWhenAsked) {
 }
 
 TEST(CommentTextTest, CannotEndOrContinueAComment) {
-  EXPECT_EQ(CommentText("a*/b"), "a*/b");  // harmless in a // comment
+  EXPECT_EQ(CommentText("a*/b"), "a*/b");   // harmless in a // comment
   EXPECT_EQ(CommentText("a\\"), "a\\x5c");  // no line continuation
   EXPECT_EQ(CommentText("a\nb"), "a\\x0ab");
   EXPECT_EQ(CommentText("\xc3\xbc"), "\\xc3\\xbc");
-  EXPECT_EQ(CommentText("a?" "?/"), "a?\\x3f/");  // no trigraph
+  EXPECT_EQ(CommentText("a?"
+                        "?/"),
+            "a?\\x3f/");  // no trigraph
 }
 
 TEST(StringLiteralTest, EscapesEverythingThatEndsOrBreaksALiteral) {
@@ -47,7 +49,10 @@ TEST(StringLiteralTest, EscapesEverythingThatEndsOrBreaksALiteral) {
   EXPECT_EQ(StringLiteral("a\\"), "\"a\\\\\"");
   EXPECT_EQ(StringLiteral("a\nb"), "\"a\\nb\"");
   EXPECT_EQ(StringLiteral("\xc3\xbc"), "\"\\303\\274\"");
-  EXPECT_EQ(StringLiteral("a?" "?" "?/"), "\"a?\\?\\?/\"");  // no trigraph
+  EXPECT_EQ(StringLiteral("a?"
+                          "?"
+                          "?/"),
+            "\"a?\\?\\?/\"");  // no trigraph
 }
 
 }  // namespace

@@ -44,8 +44,7 @@ inline std::string GetEnv(const char* name) {
 
 // Looks `runfile` up in a runfiles manifest: one "<runfile path> <real path>"
 // per line. Returns "" when the manifest or the entry is missing.
-inline std::string LookUpManifest(const std::string& manifest,
-                                  const std::string& runfile) {
+inline std::string LookUpManifest(const std::string& manifest, const std::string& runfile) {
   if (manifest.empty()) return "";
   std::ifstream in(manifest);
   const std::string prefix = runfile + " ";
@@ -85,8 +84,7 @@ inline std::string FindRunfile(const std::string& runfile, const char* argv0) {
     if (internal::IsFile(path)) return path;
   }
 
-  std::vector<std::string> manifests = {
-      internal::GetEnv("RUNFILES_MANIFEST_FILE")};
+  std::vector<std::string> manifests = {internal::GetEnv("RUNFILES_MANIFEST_FILE")};
   if (!binary.empty()) {
     manifests.push_back(binary + ".runfiles_manifest");
     manifests.push_back(binary + ".runfiles/MANIFEST");

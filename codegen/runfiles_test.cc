@@ -23,8 +23,7 @@ class FindRunfileTest : public ::testing::Test {
       unsetenv(name);
     }
     const char* tmp = std::getenv("TEST_TMPDIR");
-    root_ = (tmp != nullptr ? fs::path(tmp)
-                            : fs::temp_directory_path() / "featx_runfiles_test") /
+    root_ = (tmp != nullptr ? fs::path(tmp) : fs::temp_directory_path() / "featx_runfiles_test") /
             ::testing::UnitTest::GetInstance()->current_test_info()->name();
     fs::remove_all(root_);
     fs::create_directories(root_);
@@ -43,16 +42,15 @@ class FindRunfileTest : public ::testing::Test {
   }
 
   // Creates root_/relative (and its directories) and returns its path.
-  std::string WriteFile(const std::string& relative,
-                        const std::string& text = "x") {
+  std::string WriteFile(const std::string& relative, const std::string& text = "x") {
     fs::path path = root_ / relative;
     fs::create_directories(path.parent_path());
     std::ofstream(path) << text;
     return path.string();
   }
 
-  static constexpr const char* kVariables[] = {
-      "RUNFILES_DIR", "TEST_SRCDIR", "RUNFILES_MANIFEST_FILE"};
+  static constexpr const char* kVariables[] = {"RUNFILES_DIR", "TEST_SRCDIR",
+                                               "RUNFILES_MANIFEST_FILE"};
   static constexpr const char* kUnset = "\x01unset";
   std::vector<std::string> saved_;
   fs::path root_;
@@ -99,8 +97,8 @@ TEST_F(FindRunfileTest, SkipsDirectoryThatLacksTheFile) {
 
 TEST_F(FindRunfileTest, LooksUpManifestFromEnvironment) {
   std::string real = WriteFile("elsewhere/real.weights");
-  std::string manifest = WriteFile(
-      "MANIFEST", "ws/other " + real + "\nws/pkg/m.weights " + real + "\n");
+  std::string manifest =
+      WriteFile("MANIFEST", "ws/other " + real + "\nws/pkg/m.weights " + real + "\n");
   setenv("RUNFILES_MANIFEST_FILE", manifest.c_str(), 1);
   EXPECT_EQ(FindRunfile("ws/pkg/m.weights", nullptr), real);
 }
@@ -114,8 +112,7 @@ TEST_F(FindRunfileTest, LooksUpManifestNextToBinary) {
 
 TEST_F(FindRunfileTest, ManifestEntryMustMatchWholePath) {
   std::string real = WriteFile("elsewhere/real.weights");
-  std::string manifest =
-      WriteFile("MANIFEST", "ws/pkg/m.weights.bak " + real + "\n");
+  std::string manifest = WriteFile("MANIFEST", "ws/pkg/m.weights.bak " + real + "\n");
   setenv("RUNFILES_MANIFEST_FILE", manifest.c_str(), 1);
   EXPECT_EQ(FindRunfile("ws/pkg/m.weights", nullptr), "");
 }

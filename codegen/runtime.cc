@@ -63,8 +63,8 @@ absl::StatusOr<std::string> RuntimeSections(const std::set<std::string>& names) 
     for (const std::string& n : names) {
       if (!found.count(n)) missing.push_back(n);
     }
-    return absl::InternalError(absl::StrCat("featx_runtime.h has no section ",
-                                            absl::StrJoin(missing, ", ")));
+    return absl::InternalError(
+        absl::StrCat("featx_runtime.h has no section ", absl::StrJoin(missing, ", ")));
   }
   return out;
 }

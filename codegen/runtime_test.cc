@@ -11,9 +11,9 @@ using ::testing::HasSubstr;
 
 TEST(RuntimeSectionsTest, EverySectionTheEmitterNamesExists) {
   // Sections named by builtins.cc rows, the emitter and cpp_optimize.
-  for (const char* name : {"floordiv", "remainder", "getitem", "slice", "concat", "contains",
-                           "allany", "find", "dictat", "dictfrompairs", "dictkeys", "listminmax",
-                           "format", "prepacked_conv2d"}) {
+  for (const char* name :
+       {"floordiv", "remainder", "getitem", "slice", "concat", "contains", "allany", "find",
+        "dictat", "dictfrompairs", "dictkeys", "listminmax", "format", "prepacked_conv2d"}) {
     absl::StatusOr<std::string> text = RuntimeSections({name});
     ASSERT_TRUE(text.ok()) << name << ": " << text.status();
     EXPECT_FALSE(text->empty()) << name;

@@ -37,8 +37,8 @@ struct Schema {
   std::string name;      // "aten::add"
   std::string overload;  // "Tensor"; "" for none
   std::vector<SchemaParam> params;
-  bool vararg = false;   // "..." among the arguments (aten::format)
-  int returns = 1;       // "-> Tensor" 1, "-> (Tensor, Tensor)" 2, "-> ()" 0
+  bool vararg = false;  // "..." among the arguments (aten::format)
+  int returns = 1;      // "-> Tensor" 1, "-> (Tensor, Tensor)" 2, "-> ()" 0
 };
 
 // Reads "ns::name.overload(args) -> returns". InvalidArgument if it is not a schema.

@@ -27,12 +27,12 @@ TEST(ParseSchemaTest, ReadsNameOverloadParamsAndReturns) {
 }
 
 TEST(ParseSchemaTest, StripsAliasAnnotations) {
-  absl::StatusOr<Schema> s = ParseSchema(
-      "aten::chunk(Tensor(a -> *) self, int chunks, int dim=0) -> Tensor(a)[]");
+  absl::StatusOr<Schema> s =
+      ParseSchema("aten::chunk(Tensor(a -> *) self, int chunks, int dim=0) -> Tensor(a)[]");
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->params[0].type, "Tensor");
-  absl::StatusOr<Schema> d = ParseSchema(
-      "aten::_set_item.str(Dict(str, t)(a!) l, str(b -> *) idx, t(c -> *) v) -> ()");
+  absl::StatusOr<Schema> d =
+      ParseSchema("aten::_set_item.str(Dict(str, t)(a!) l, str(b -> *) idx, t(c -> *) v) -> ()");
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->params[0].type, "Dict(str, t)");
   EXPECT_EQ(d->params[1].type, "str");

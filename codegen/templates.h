@@ -21,11 +21,11 @@ namespace featx {
 
 // One member of the Features struct.
 struct OutputField {
-  std::string name;        // C++ identifier
-  std::string cpp_type;    // "at::Tensor", "c10::Dict<std::string, at::Tensor>", ...
-  std::string type;        // its TorchScript type: "Tensor", "Dict[str, Tensor]", "(Tensor, Tensor)"
-  std::string key;         // the output key, as the user wrote it (untrusted)
-  std::string value;       // its C++ expression at the end of operator()
+  std::string name;      // C++ identifier
+  std::string cpp_type;  // "at::Tensor", "c10::Dict<std::string, at::Tensor>", ...
+  std::string type;      // its TorchScript type: "Tensor", "Dict[str, Tensor]", "(Tensor, Tensor)"
+  std::string key;       // the output key, as the user wrote it (untrusted)
+  std::string value;     // its C++ expression at the end of operator()
 };
 
 struct FileParts {

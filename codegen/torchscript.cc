@@ -46,9 +46,7 @@ absl::StatusOr<jit::Module> FindModule(const jit::Module& root, const std::strin
 class ModuleTree {
  public:
   ModuleTree(const jit::Module& model, std::shared_ptr<jit::CompilationUnit> cu)
-      : model_(model),
-        cu_(std::move(cu)),
-        root_(NewModule("__torch__.featx.FeatureExtractor")) {
+      : model_(model), cu_(std::move(cu)), root_(NewModule("__torch__.featx.FeatureExtractor")) {
     containers_.emplace("", root_);
   }
 
@@ -180,9 +178,10 @@ c10::IValue ToIValue(const Argument& a, c10::TypePtr expected) {
     }
     case Argument::Kind::kTuple: {
       std::vector<c10::IValue> elements;
-      const c10::TupleType* tuple = expected != nullptr && expected->kind() == c10::TypeKind::TupleType
-                                        ? &expected->expectRef<c10::TupleType>()
-                                        : nullptr;
+      const c10::TupleType* tuple =
+          expected != nullptr && expected->kind() == c10::TypeKind::TupleType
+              ? &expected->expectRef<c10::TupleType>()
+              : nullptr;
       for (size_t i = 0; i < a.elements().size(); ++i) {
         elements.push_back(ToIValue(
             a.elements()[i],
@@ -232,9 +231,10 @@ class Emitter {
         // The first non-empty line: schema-matching errors start with a newline.
         std::string what(v.status().message());
         std::vector<std::string> lines = absl::StrSplit(what, '\n', absl::SkipWhitespace());
-        return absl::UnimplementedError(absl::StrCat(
-            "cannot rebuild node '", n.name(), "' (", n.target().empty() ? OpCodeName(n.op()) : n.target(),
-            ") in TorchScript: ", lines.empty() ? "unknown error" : lines.front()));
+        return absl::UnimplementedError(
+            absl::StrCat("cannot rebuild node '", n.name(), "' (",
+                         n.target().empty() ? OpCodeName(n.op()) : n.target(),
+                         ") in TorchScript: ", lines.empty() ? "unknown error" : lines.front()));
       }
       values_[&n] = *v;
     }
@@ -409,8 +409,8 @@ class Emitter {
     if (schema == nullptr) return absl::NotFoundError("no operator with this schema");
     ASSIGN_OR_RETURN(CallArgs call, NamedArgs(n, *schema, 0));
     jit::MatchedSchema matched = jit::matchSchema(*schema, {}, graph_, call.args, call.kwargs);
-    jit::Node* node = graph_.insertNode(
-        graph_.create(symbol, matched.inputs, matched.return_types.size()));
+    jit::Node* node =
+        graph_.insertNode(graph_.create(symbol, matched.inputs, matched.return_types.size()));
     for (size_t i = 0; i < matched.return_types.size(); ++i) {
       node->output(i)->setType(matched.return_types[i]);
     }
@@ -509,8 +509,7 @@ absl::Status AddInSourceOrder(const jit::Module& module, const std::string& pref
         RETURN_IF_ERROR(tree.AddLeafModule(path));
       } else if (value.isModule() &&
                  (HasPrefix(modules, path + ".") || HasPrefix(tensors, path + "."))) {
-        RETURN_IF_ERROR(
-            AddInSourceOrder(value.toModule(), path + ".", modules, tensors, tree));
+        RETURN_IF_ERROR(AddInSourceOrder(value.toModule(), path + ".", modules, tensors, tree));
       }
     } else if (value.isTensor() && tensors.erase(path) > 0) {
       RETURN_IF_ERROR(tree.AddTensor(path));
@@ -555,9 +554,9 @@ def flatten_list(out: Dict[str, Tensor], prefix: str, xs: List[Tensor]):
     jit::Function& fn = (*helpers)->get_function(name);
     jit::insertGraph(graph, *jit::toGraphFunction(fn).graph(), inputs);
   };
-  jit::Value* out = graph.insertNode(graph.createDict(c10::StringType::get(),
-                                                     c10::TensorType::get(), {}, {}))
-                        ->output();
+  jit::Value* out =
+      graph.insertNode(graph.createDict(c10::StringType::get(), c10::TensorType::get(), {}, {}))
+          ->output();
   for (size_t i = 0; i < results.size(); ++i) {
     jit::Value* v = results[i];
     jit::Value* key = graph.insertConstant(keys[i]);
@@ -574,9 +573,9 @@ def flatten_list(out: Dict[str, Tensor], prefix: str, xs: List[Tensor]):
       case c10::TypeKind::TupleType: {
         const auto& elements = v->type()->expectRef<c10::TupleType>().elements();
         for (size_t k = 0; k < elements.size(); ++k) {
-          jit::Value* item = graph.insertNode(graph.createTupleIndex(
-                                                  v, graph.insertConstant(static_cast<int64_t>(k)),
-                                                  elements[k]))
+          jit::Value* item = graph
+                                 .insertNode(graph.createTupleIndex(
+                                     v, graph.insertConstant(static_cast<int64_t>(k)), elements[k]))
                                  ->output();
           graph.insert(c10::aten::_set_item,
                        {out, graph.insertConstant(absl::StrCat(keys[i], ".", k)), item});
@@ -584,8 +583,8 @@ def flatten_list(out: Dict[str, Tensor], prefix: str, xs: List[Tensor]):
         break;
       }
       default:
-        return absl::InvalidArgumentError(absl::StrCat("output '", keys[i], "' is a ",
-                                                       v->type()->repr_str(), ", not a tensor"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("output '", keys[i], "' is a ", v->type()->repr_str(), ", not a tensor"));
     }
   }
   return out;
@@ -629,7 +628,8 @@ absl::StatusOr<jit::Module> Build(const jit::Module& model, const ModeGraph& tra
       return absl::InternalError("output count differs from key count");
     }
     bool all_tensors = true;
-    for (jit::Value* r : results) all_tensors = all_tensors && r->type()->kind() == c10::TypeKind::TensorType;
+    for (jit::Value* r : results)
+      all_tensors = all_tensors && r->type()->kind() == c10::TypeKind::TensorType;
     if (!all_tensors) {
       ASSIGN_OR_RETURN(jit::Value * flat, FlattenOutputs(*graph, mode->keys, results));
       block->registerOutput(flat);
@@ -646,8 +646,8 @@ absl::StatusOr<jit::Module> Build(const jit::Module& model, const ModeGraph& tra
   graph->registerOutput(branch->output());
   graph->lint();
 
-  jit::Function* forward = cu->create_function(
-      c10::QualifiedName(*extractor.type()->name(), "forward"), graph);
+  jit::Function* forward =
+      cu->create_function(c10::QualifiedName(*extractor.type()->name(), "forward"), graph);
   forward->setSchema(c10::FunctionSchema(
       "forward", "", std::move(arguments),
       {c10::Argument("", c10::DictType::create(c10::StringType::get(), c10::TensorType::get()))}));
@@ -672,8 +672,8 @@ absl::StatusOr<torch::jit::Module> BuildTorchScriptExtractor(const torch::jit::M
     return Build(model, train, eval);
   } catch (const c10::Error& e) {
     std::string what = e.what_without_backtrace();
-    return absl::InternalError(
-        absl::StrCat("building the TorchScript extractor failed: ", what.substr(0, what.find('\n'))));
+    return absl::InternalError(absl::StrCat("building the TorchScript extractor failed: ",
+                                            what.substr(0, what.find('\n'))));
   }
 }
 

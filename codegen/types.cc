@@ -7,9 +7,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/status_macros.h"
 #include "codegen/names.h"
 #include "codegen/schema.h"
-#include "base/status_macros.h"
 #include "graph/text.h"
 
 namespace featx {

@@ -45,8 +45,7 @@ class ArgumentExprsTest : public ::testing::Test {
  protected:
   ArgumentExprs exprs_{[](const Node* n) -> absl::StatusOr<std::string> { return n->name(); }};
 
-  std::string Expr(const Argument& a, absl::string_view type,
-                   ListForm form = ListForm::kArrayRef) {
+  std::string Expr(const Argument& a, absl::string_view type, ListForm form = ListForm::kArrayRef) {
     absl::StatusOr<std::string> e = exprs_.Expr(a, type, form);
     return e.ok() ? *e : "error: " + std::string(e.status().message());
   }

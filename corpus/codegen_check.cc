@@ -40,8 +40,7 @@ const CorpusModel* Find(const std::vector<CorpusModel>& corpus, const std::strin
   absl::StatusOr<torch::jit::Module> model = LoadModel("fixtures/corpus/" + m->name + ".pt");
   if (!model.ok()) return ::testing::AssertionFailure() << model.status();
   absl::StatusOr<torch::jit::Module> extractor = CreateFeatureExtractor(
-      *model, {.return_nodes = m->sets[g.set],
-               .trace_options = {.leaf_modules = m->leaf_modules}});
+      *model, {.return_nodes = m->sets[g.set], .trace_options = {.leaf_modules = m->leaf_modules}});
   if (!extractor.ok()) {
     return ::testing::AssertionFailure() << "CreateFeatureExtractor: " << extractor.status();
   }
@@ -57,15 +56,14 @@ const CorpusModel* Find(const std::vector<CorpusModel>& corpus, const std::strin
     std::string what = e.what_without_backtrace();
     return ::testing::AssertionFailure() << "extractor threw: " << what.substr(0, what.find('\n'));
   }
-  std::string weights =
-      FindRunfile(absl::StrCat("featx/corpus/", g.stem, ".weights"), nullptr);
+  std::string weights = FindRunfile(absl::StrCat("featx/corpus/", g.stem, ".weights"), nullptr);
   if (weights.empty()) return ::testing::AssertionFailure() << "no runfile " << g.stem;
   try {
     actual = g.run(weights, tensors);
   } catch (const c10::Error& e) {
     std::string what = e.what_without_backtrace();
-    return ::testing::AssertionFailure() << "generated code threw: "
-                                         << what.substr(0, what.find('\n'));
+    return ::testing::AssertionFailure()
+           << "generated code threw: " << what.substr(0, what.find('\n'));
   }
   // The rule's default, optimized code (folded BatchNorm, prepacked
   // convolutions): issue 9's bar, 1e-4 of each feature's magnitude.

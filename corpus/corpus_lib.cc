@@ -1,8 +1,7 @@
 #include "corpus/corpus_lib.h"
 
-#include <functional>
-
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <sstream>
 
@@ -119,8 +118,7 @@ std::vector<c10::IValue> Inputs(const Reference& ref, const CorpusModel& model) 
 
 TorchvisionNames ReadTorchvisionNames(const std::string& model) {
   TorchvisionNames names;
-  for (const std::string& line :
-       Lines(absl::StrCat("fixtures/corpus/", model, "_names.txt"))) {
+  for (const std::string& line : Lines(absl::StrCat("fixtures/corpus/", model, "_names.txt"))) {
     std::pair<std::string, std::string> mode_name = absl::StrSplit(line, absl::MaxSplits(' ', 1));
     if (mode_name.first == "train") {
       names.train.push_back(mode_name.second);
@@ -169,13 +167,14 @@ namespace {
   for (const auto& kv : actual) actual_keys.push_back(kv.key());
   for (const auto& kv : expected) expected_keys.push_back(kv.key());
   if (actual_keys != expected_keys) {
-    return ::testing::AssertionFailure() << "keys [" << absl::StrJoin(actual_keys, ", ")
-                                         << "], expected [" << absl::StrJoin(expected_keys, ", ")
-                                         << "]";
+    return ::testing::AssertionFailure()
+           << "keys [" << absl::StrJoin(actual_keys, ", ") << "], expected ["
+           << absl::StrJoin(expected_keys, ", ") << "]";
   }
   for (const auto& kv : expected) {
     ::testing::AssertionResult result = same(actual.at(kv.key()), kv.value());
-    if (!result) return ::testing::AssertionFailure() << "'" << kv.key() << "': " << result.message();
+    if (!result)
+      return ::testing::AssertionFailure() << "'" << kv.key() << "': " << result.message();
   }
   return ::testing::AssertionSuccess();
 }
@@ -193,8 +192,8 @@ namespace {
   double max_diff = (a - e).abs().max().item<double>();
   double scale = e.abs().max().item<double>();
   if (max_diff <= fraction * scale) return ::testing::AssertionSuccess();  // false for NaN
-  return ::testing::AssertionFailure() << "max abs diff " << max_diff << " > " << fraction
-                                       << " x magnitude " << scale;
+  return ::testing::AssertionFailure()
+         << "max abs diff " << max_diff << " > " << fraction << " x magnitude " << scale;
 }
 
 }  // namespace

@@ -56,8 +56,7 @@ torch::jit::Module Load(const std::string& model) {
 TraceOptions OptionsFor(const CorpusModel& m) { return {.leaf_modules = m.leaf_modules}; }
 
 // Where two name lists first differ, and what only one of them has.
-::testing::AssertionResult SameNames(const std::string& mode,
-                                     const std::vector<std::string>& featx,
+::testing::AssertionResult SameNames(const std::string& mode, const std::vector<std::string>& featx,
                                      const std::vector<std::string>& torchvision) {
   if (featx == torchvision) return ::testing::AssertionSuccess();
   size_t i = 0;
@@ -67,8 +66,7 @@ TraceOptions OptionsFor(const CorpusModel& m) { return {.leaf_modules = m.leaf_m
   std::vector<std::string> only_featx;
   std::vector<std::string> only_torchvision;
   std::set_difference(f.begin(), f.end(), t.begin(), t.end(), std::back_inserter(only_featx));
-  std::set_difference(t.begin(), t.end(), f.begin(), f.end(),
-                      std::back_inserter(only_torchvision));
+  std::set_difference(t.begin(), t.end(), f.begin(), f.end(), std::back_inserter(only_torchvision));
   auto first = [](const std::vector<std::string>& v) {
     std::vector<std::string> head(v.begin(), v.begin() + std::min<size_t>(v.size(), 6));
     return absl::StrCat(v.size(), " [", absl::StrJoin(head, ", "), v.size() > 6 ? ", ..." : "",
@@ -90,9 +88,9 @@ TraceOptions OptionsFor(const CorpusModel& m) { return {.leaf_modules = m.leaf_m
   ::testing::AssertionResult train = SameNames("train", names->train, expected.train);
   ::testing::AssertionResult eval = SameNames("eval", names->eval, expected.eval);
   if (train && eval) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << (train ? "" : train.message())
-                                       << (train || eval ? "" : "; ")
-                                       << (eval ? "" : eval.message());
+  return ::testing::AssertionFailure()
+         << (train ? "" : train.message()) << (train || eval ? "" : "; ")
+         << (eval ? "" : eval.message());
 }
 
 ::testing::AssertionResult ValuesMatch(const CorpusModel& m) {
@@ -111,11 +109,11 @@ TraceOptions OptionsFor(const CorpusModel& m) { return {.leaf_modules = m.leaf_m
       }
       expected.insert(key, value);
     }
-    absl::StatusOr<torch::jit::Module> extractor = CreateFeatureExtractor(
-        model, {.return_nodes = m.sets[j], .trace_options = OptionsFor(m)});
+    absl::StatusOr<torch::jit::Module> extractor =
+        CreateFeatureExtractor(model, {.return_nodes = m.sets[j], .trace_options = OptionsFor(m)});
     if (!extractor.ok()) {
-      return ::testing::AssertionFailure() << set << ": CreateFeatureExtractor: "
-                                           << extractor.status();
+      return ::testing::AssertionFailure()
+             << set << ": CreateFeatureExtractor: " << extractor.status();
     }
     extractor->eval();
     c10::IValue out;
@@ -123,8 +121,8 @@ TraceOptions OptionsFor(const CorpusModel& m) { return {.leaf_modules = m.leaf_m
       out = extractor->forward(inputs);
     } catch (const c10::Error& e) {
       std::string what = e.what_without_backtrace();
-      return ::testing::AssertionFailure() << set << ": forward threw: "
-                                           << what.substr(0, what.find('\n'));
+      return ::testing::AssertionFailure()
+             << set << ": forward threw: " << what.substr(0, what.find('\n'));
     }
     if (!out.isGenericDict()) {
       return ::testing::AssertionFailure() << set << ": forward returned " << out.tagKind();
@@ -132,8 +130,8 @@ TraceOptions OptionsFor(const CorpusModel& m) { return {.leaf_modules = m.leaf_m
     c10::Dict<std::string, at::Tensor> actual;
     for (const auto& kv : out.toGenericDict()) {
       if (!kv.value().isTensor()) {
-        return ::testing::AssertionFailure() << set << ": '" << kv.key().toStringRef()
-                                             << "' is " << kv.value().tagKind();
+        return ::testing::AssertionFailure()
+               << set << ": '" << kv.key().toStringRef() << "' is " << kv.value().tagKind();
       }
       actual.insert(kv.key().toStringRef(), kv.value().toTensor());
     }
@@ -165,8 +163,8 @@ TraceOptions OptionsFor(const CorpusModel& m) { return {.leaf_modules = m.leaf_m
   std::vector<c10::IValue> inputs = Inputs(ReadReference(m.name), m);
   for (size_t j = 0; j < m.sets.size(); ++j) {
     std::string set = absl::StrCat("set", j, " [", absl::StrJoin(m.sets[j], ","), "]");
-    absl::StatusOr<CheckReport> report = CheckExtractor(
-        model, {.return_nodes = m.sets[j], .trace_options = OptionsFor(m)}, inputs);
+    absl::StatusOr<CheckReport> report =
+        CheckExtractor(model, {.return_nodes = m.sets[j], .trace_options = OptionsFor(m)}, inputs);
     if (!report.ok()) {
       return ::testing::AssertionFailure() << set << ": CheckExtractor: " << report.status();
     }
@@ -177,8 +175,8 @@ TraceOptions OptionsFor(const CorpusModel& m) { return {.leaf_modules = m.leaf_m
     for (const ValueCheck& c : report->outputs) all.push_back(&c);
     for (const ValueCheck* c : all) {
       if (c->ok) continue;
-      bad.push_back(absl::StrCat(c->key, " max_abs=", c->max_abs_diff, " max_rel=",
-                                 c->max_rel_diff, c->problem.empty() ? "" : " ", c->problem));
+      bad.push_back(absl::StrCat(c->key, " max_abs=", c->max_abs_diff, " max_rel=", c->max_rel_diff,
+                                 c->problem.empty() ? "" : " ", c->problem));
     }
     return ::testing::AssertionFailure() << set << ": " << absl::StrJoin(bad, "; ");
   }
@@ -221,9 +219,7 @@ TEST_P(CorpusTest, CodegenKnownFailureStillFails) {
   }
 }
 
-std::string ModelName(const ::testing::TestParamInfo<CorpusModel>& info) {
-  return info.param.name;
-}
+std::string ModelName(const ::testing::TestParamInfo<CorpusModel>& info) { return info.param.name; }
 
 INSTANTIATE_TEST_SUITE_P(Corpus, CorpusTest, ::testing::ValuesIn(ReadCorpus()), ModelName);
 
@@ -234,8 +230,7 @@ TEST(KnownFailuresTest, EntriesNameCorpusModelsAndChecks) {
   EXPECT_GE(models.size(), 30);
   for (const auto& [model, check] : KnownFailureKeys()) {
     EXPECT_TRUE(models.count(model)) << "known_failures.bzl: unknown model " << model;
-    EXPECT_TRUE(check == "names" || check == "values" || check == "codegen" ||
-                check == "check")
+    EXPECT_TRUE(check == "names" || check == "values" || check == "codegen" || check == "check")
         << "known_failures.bzl: unknown check " << check << " for " << model;
   }
 }

@@ -42,8 +42,7 @@ int main(int argc, char** argv) {
 
   // nodes, _ = get_graph_node_names(model, tracer_kwargs={'leaf_modules': [ConvBlock]})
   featx::TraceOptions leaf_convblock{.leaf_modules = {"ConvBlock"}};
-  absl::StatusOr<featx::NodeNames> leaf_names =
-      featx::GetGraphNodeNames(*model, leaf_convblock);
+  absl::StatusOr<featx::NodeNames> leaf_names = featx::GetGraphNodeNames(*model, leaf_convblock);
   if (!leaf_names.ok()) return Fail(leaf_names.status());
   std::cout << "\nget_graph_node_names(model, leaf_modules=[ConvBlock]):\n";
   PrintList(leaf_names->train);

@@ -13,15 +13,21 @@ namespace featx {
 namespace {
 
 constexpr std::pair<OpCode, absl::string_view> kOpCodeNames[] = {
-    {OpCode::kPlaceholder, "placeholder"},   {OpCode::kGetAttr, "get_attr"},
-    {OpCode::kCallModule, "call_module"},    {OpCode::kCallFunction, "call_function"},
-    {OpCode::kOutput, "output"},             {OpCode::kIf, "if"},
+    {OpCode::kPlaceholder, "placeholder"},
+    {OpCode::kGetAttr, "get_attr"},
+    {OpCode::kCallModule, "call_module"},
+    {OpCode::kCallFunction, "call_function"},
+    {OpCode::kOutput, "output"},
+    {OpCode::kIf, "if"},
     {OpCode::kLoop, "loop"},
 };
 
 // Operators that must run even if their result is unused.
 constexpr absl::string_view kSideEffectOps[] = {
-    "prim::RaiseException", "aten::_assert", "prim::Print", "aten::warn",
+    "prim::RaiseException",
+    "aten::_assert",
+    "prim::Print",
+    "aten::warn",
 };
 
 }  // namespace
@@ -179,8 +185,8 @@ bool Node::HasSideEffects() const {
     case OpCode::kOutput:
       return true;
     case OpCode::kCallFunction:
-      return std::find(std::begin(kSideEffectOps), std::end(kSideEffectOps),
-                       OperatorName()) != std::end(kSideEffectOps);
+      return std::find(std::begin(kSideEffectOps), std::end(kSideEffectOps), OperatorName()) !=
+             std::end(kSideEffectOps);
     case OpCode::kIf:
     case OpCode::kLoop:
       for (const auto& block : blocks_) {
@@ -335,8 +341,7 @@ int Graph::EraseIf(const std::function<bool(const Node&)>& pred) {
 namespace {
 
 std::string Describe(const Node& n) {
-  return absl::StrCat(OpCodeName(n.op()), " '",
-                      n.name().empty() ? n.target() : n.name(), "'");
+  return absl::StrCat(OpCodeName(n.op()), " '", n.name().empty() ? n.target() : n.name(), "'");
 }
 
 // True if `def` is visible at `use`: defined earlier in the same graph, or
@@ -382,9 +387,8 @@ absl::Status VerifyGraph(const Graph& graph, bool top_level) {
           return absl::InternalError(absl::StrCat(Describe(n), " has no target"));
         }
         // call_module / call_function may carry their leaf's body.
-        if (n.blocks().size() > (n.op() == OpCode::kCallModule || n.op() == OpCode::kCallFunction
-                                     ? 1u
-                                     : 0u)) {
+        if (n.blocks().size() >
+            (n.op() == OpCode::kCallModule || n.op() == OpCode::kCallFunction ? 1u : 0u)) {
           return absl::InternalError(absl::StrCat(Describe(n), " has too many blocks"));
         }
         break;
@@ -398,8 +402,8 @@ absl::Status VerifyGraph(const Graph& graph, bool top_level) {
         break;
       case OpCode::kLoop:
         if (n.blocks().size() != 1 || n.args().size() < 2) {
-          return absl::InternalError(absl::StrCat(
-              Describe(n), " needs a trip count, a condition and one body block"));
+          return absl::InternalError(
+              absl::StrCat(Describe(n), " needs a trip count, a condition and one body block"));
         }
         break;
     }
@@ -413,8 +417,8 @@ absl::Status VerifyGraph(const Graph& graph, bool top_level) {
               absl::StrCat(Describe(n), " uses ", Describe(*used), " before it is defined"));
         } else if (std::find(used->users().begin(), used->users().end(), &n) ==
                    used->users().end()) {
-          status = absl::InternalError(absl::StrCat(Describe(*used), " does not list user ",
-                                                    Describe(n)));
+          status = absl::InternalError(
+              absl::StrCat(Describe(*used), " does not list user ", Describe(n)));
         }
       });
     }

@@ -17,9 +17,9 @@
 //
 // Structured control flow: an `if` node has two blocks (then, else) and a
 // `loop` node one body block. A leaf call_module or call_function may carry
-// its callee's inlined body as one block, for code generation. A block is a nested Graph whose placeholders are
-// the block's inputs and whose output node yields its results. Nodes in a
-// block may use values defined earlier in any enclosing graph.
+// its callee's inlined body as one block, for code generation. A block is a nested Graph whose
+// placeholders are the block's inputs and whose output node yields its results. Nodes in a block
+// may use values defined earlier in any enclosing graph.
 
 #ifndef FEATX_GRAPH_GRAPH_H_
 #define FEATX_GRAPH_GRAPH_H_
@@ -108,7 +108,7 @@ struct NodeInit {
   std::string scope;            // module path the node was traced in: "layer1.0"
   // call_module: the module's TorchScript class; get_attr: "parameter" or "buffer".
   std::string module_type;
-  std::string location;         // source location, for messages: "resnet.py:92:14"
+  std::string location;  // source location, for messages: "resnet.py:92:14"
   // Indices of arguments this node writes in place (aten::add_ writes 0, as
   // does a leaf ReLU(inplace=True)). Pruning keeps returned values safe from them.
   std::vector<int> mutates;

@@ -33,10 +33,10 @@ TEST(GraphTest, AppendRecordsUsersInOrder) {
   Graph g;
   Node* x = g.Append({.op = OpCode::kPlaceholder, .target = "x"});
   Node* a = g.Append({.target = "aten::relu", .args = {Argument::NodeRef(x)}});
-  Node* b = g.Append({.target = "aten::cat",
-                      .args = {Argument::List({Argument::NodeRef(a), Argument::NodeRef(x),
-                                               Argument::NodeRef(a)}),
-                               Argument::Int(1)}});
+  Node* b = g.Append(
+      {.target = "aten::cat",
+       .args = {Argument::List({Argument::NodeRef(a), Argument::NodeRef(x), Argument::NodeRef(a)}),
+                Argument::Int(1)}});
   g.Append({.op = OpCode::kOutput, .args = {Argument::NodeRef(b)}, .type = ""});
   EXPECT_THAT(x->users(), ElementsAre(a, b));
   EXPECT_THAT(a->users(), ElementsAre(b));  // used twice by b, listed once
@@ -77,9 +77,8 @@ TEST(GraphTest, EraseIfRemovesBatch) {
   std::unique_ptr<Graph> g = Parse(kSeedText);
   Node* x = g->nodes()[0].get();
   g->SetArgs(g->output(), {Argument::NodeRef(x)});
-  int removed = g->EraseIf([](const Node& n) {
-    return n.op() != OpCode::kPlaceholder && n.op() != OpCode::kOutput;
-  });
+  int removed = g->EraseIf(
+      [](const Node& n) { return n.op() != OpCode::kPlaceholder && n.op() != OpCode::kOutput; });
   EXPECT_EQ(removed, 5);
   EXPECT_EQ(PrintGraph(*g), "%0 = placeholder x : Tensor\noutput(%0)\n");
   EXPECT_TRUE(Verify(*g).ok()) << Verify(*g);
@@ -138,8 +137,8 @@ TEST(VerifyTest, RejectsMissingOutput) {
 }
 
 TEST(VerifyTest, RejectsIfWithoutTwoBlocks) {
-  std::unique_ptr<Graph> g = Parse(
-      "%0 = placeholder x : bool\n%1 = if(%0) : NoneType {\n  output()\n}\noutput()\n");
+  std::unique_ptr<Graph> g =
+      Parse("%0 = placeholder x : bool\n%1 = if(%0) : NoneType {\n  output()\n}\noutput()\n");
   EXPECT_THAT(Verify(*g).message(), HasSubstr("needs a condition and two blocks"));
 }
 

@@ -64,8 +64,10 @@ class BreakingPass : public GraphPass {
  public:
   absl::string_view name() const override { return "break"; }
   absl::StatusOr<bool> Run(Graph& graph) override {
-    graph.Append({.op = OpCode::kCallFunction, .target = "aten::relu",
-                  .args = {Argument::NodeRef(graph.nodes()[0].get())}, .type = "Tensor"});
+    graph.Append({.op = OpCode::kCallFunction,
+                  .target = "aten::relu",
+                  .args = {Argument::NodeRef(graph.nodes()[0].get())},
+                  .type = "Tensor"});
     return true;
   }
 };

@@ -21,9 +21,8 @@ namespace featx {
 namespace {
 
 bool IsBareChar(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' ||
-         c == ':' || c == '<' || c == '>' || c == '?' || c == '*' || c == '[' || c == ']' ||
-         c == '-';
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == ':' ||
+         c == '<' || c == '>' || c == '?' || c == '*' || c == '[' || c == ']' || c == '-';
 }
 
 // A token as printed: bare if it is safe, else a quoted C-escaped string.

@@ -6,9 +6,9 @@
 //   %0 = placeholder x : Tensor
 //   %1 = get_attr param : Tensor
 //   %2 = call_function aten::add.Tensor(%0, %1, 1) : Tensor
-//   %3 = call_module submodule.lin(%2) : Tensor scope=submodule class=__torch__.torch.nn.modules.linear.Linear
-//   %4 = call_function aten::relu(%3) : Tensor scope=submodule
-//   %5 = if(%4) : NoneType {
+//   %3 = call_module submodule.lin(%2) : Tensor scope=submodule
+//   class=__torch__.torch.nn.modules.linear.Linear %4 = call_function aten::relu(%3) : Tensor
+//   scope=submodule %5 = if(%4) : NoneType {
 //     output()
 //   } {
 //     %6 = call_function prim::RaiseException("boom", None) : NoneType
@@ -19,8 +19,8 @@
 // Arguments: %N (a node's value), None, true, false, integers, floats (always
 // with a '.', 'e', inf or nan), "strings" with C escapes, device("cpu"),
 // [lists] and (tuples,). Optional attributes after the type: scope=, class=,
-// name=, mutates=0+1, alias_of=0, loc=. A token with characters outside [A-Za-z0-9_.:<>?*[]-] is quoted.
-// Node numbers count every node, blocks included, in printing order.
+// name=, mutates=0+1, alias_of=0, loc=. A token with characters outside [A-Za-z0-9_.:<>?*[]-] is
+// quoted. Node numbers count every node, blocks included, in printing order.
 
 #ifndef FEATX_GRAPH_TEXT_H_
 #define FEATX_GRAPH_TEXT_H_

@@ -33,9 +33,14 @@ std::string DunderName(absl::string_view inner) {
 // _max_pool2d under the public name (its __torch_function__ dispatch names
 // max_pool2d) and max_pool2d_with_indices under its own.
 constexpr absl::string_view kBooleanDispatched[] = {
-    "_max_pool1d",          "_max_pool2d",          "_max_pool3d",
-    "_adaptive_max_pool1d", "_adaptive_max_pool2d", "_adaptive_max_pool3d",
-    "_fractional_max_pool2d", "_fractional_max_pool3d",
+    "_max_pool1d",
+    "_max_pool2d",
+    "_max_pool3d",
+    "_adaptive_max_pool1d",
+    "_adaptive_max_pool2d",
+    "_adaptive_max_pool3d",
+    "_fractional_max_pool2d",
+    "_fractional_max_pool3d",
 };
 
 std::string FunctionOpName(const Node& node) {

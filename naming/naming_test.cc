@@ -34,14 +34,15 @@ output(%5)
 }
 
 TEST(NameNodesTest, RepeatedModuleCallGetsCounter) {
-  EXPECT_THAT(NamesOf(R"(%0 = placeholder x : Tensor
+  EXPECT_THAT(
+      NamesOf(R"(%0 = placeholder x : Tensor
 %1 = call_module layer1.0.relu(%0) : Tensor scope=layer1.0
 %2 = call_function aten::add_.Tensor(%1, %0, 1) : Tensor scope=layer1.0 fx_op=add
 %3 = call_module layer1.0.relu(%2) : Tensor scope=layer1.0
 %4 = call_function aten::add.Tensor(%3, %0, 1) : Tensor scope=layer1.0
 output(%4)
 )"),
-              ElementsAre("x", "layer1.0.relu", "layer1.0.add", "layer1.0.relu_1", "layer1.0.add_1"));
+      ElementsAre("x", "layer1.0.relu", "layer1.0.add", "layer1.0.relu_1", "layer1.0.add_1"));
 }
 
 TEST(NameNodesTest, CountersArePerScope) {
@@ -110,8 +111,7 @@ output(%5)
 // F.max_pool2d is _max_pool2d or max_pool2d_with_indices in TorchScript; FX
 // names the first by the public name.
 TEST(NameNodesTest, BooleanDispatchedFunctionsGetThePublicName) {
-  EXPECT_THAT(
-      NamesOf(R"txt(%0 = placeholder x : Tensor
+  EXPECT_THAT(NamesOf(R"txt(%0 = placeholder x : Tensor
 %1 = call_function __torch__.torch.nn.functional._max_pool2d(%0, 2) : Tensor
 %2 = call_function __torch__.torch.nn.functional.max_pool2d_with_indices(%0, 2) : "(Tensor, Tensor)"
 %3 = call_function __torch__.torch.nn.functional.___torch_mangle_3._adaptive_max_pool1d(%0, 2) : Tensor
@@ -119,8 +119,8 @@ TEST(NameNodesTest, BooleanDispatchedFunctionsGetThePublicName) {
 %5 = call_function __torch__.mymodel._max_pool2d(%0) : Tensor
 output(%5)
 )txt"),
-      ElementsAre("x", "max_pool2d", "max_pool2d_with_indices", "adaptive_max_pool1d",
-                  "fractional_max_pool3d", "_max_pool2d"));
+              ElementsAre("x", "max_pool2d", "max_pool2d_with_indices", "adaptive_max_pool1d",
+                          "fractional_max_pool3d", "_max_pool2d"));
 }
 
 TEST(NameNodesTest, DictLiteralsAndBuffersAreNotListed) {
@@ -141,15 +141,15 @@ output(%4)
 // torchvision would list module "conv_1" as "conv"; featx keeps the path and
 // still gives every node a distinct name.
 TEST(NameNodesTest, ModulePathsAreNotRewrittenAndNamesStayUnique) {
-  EXPECT_THAT(NamesOf(R"(%0 = placeholder x : Tensor
+  EXPECT_THAT(
+      NamesOf(R"(%0 = placeholder x : Tensor
 %1 = call_module conv(%0) : Tensor
 %2 = call_module conv(%1) : Tensor
 %3 = call_module conv_1(%2) : Tensor
 %4 = call_module encoder.layers.encoder_layer_0.ln_1(%3) : Tensor scope=encoder.layers.encoder_layer_0
 output(%4)
 )"),
-              ElementsAre("x", "conv", "conv_1", "conv_1_1",
-                          "encoder.layers.encoder_layer_0.ln_1"));
+      ElementsAre("x", "conv", "conv_1", "conv_1_1", "encoder.layers.encoder_layer_0.ln_1"));
 }
 
 TEST(NameNodesTest, BlockNodesDoNotShiftTopLevelCounters) {

@@ -123,13 +123,13 @@ std::string Quoted(absl::string_view s) { return absl::StrCat("'", absl::CEscape
 
 absl::Status UnknownQuery(absl::string_view query, const PrefixIndex& index) {
   std::vector<absl::string_view> closest = index.Closest(query, kMaxSuggestions);
-  std::string hint = closest.empty()
-                         ? "the graph has no named nodes"
-                         : absl::StrCat("closest: ",
-                                        absl::StrJoin(closest, ", ",
-                                                      [](std::string* out, absl::string_view s) {
-                                                        out->append(Quoted(s));
-                                                      }));
+  std::string hint =
+      closest.empty()
+          ? "the graph has no named nodes"
+          : absl::StrCat("closest: ",
+                         absl::StrJoin(closest, ", ", [](std::string* out, absl::string_view s) {
+                           out->append(Quoted(s));
+                         }));
   return absl::NotFoundError(absl::StrCat("node ", Quoted(query), " is not in the graph; ", hint,
                                           ". Run `featx nodes MODEL.pt` to see all names"));
 }
@@ -140,9 +140,9 @@ absl::StatusOr<std::pair<std::string, std::string>> ParseEntry(absl::string_view
   absl::string_view query = entry.substr(0, colon);
   absl::string_view key = colon == absl::string_view::npos ? entry : entry.substr(colon + 1);
   if (query.empty() || key.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("return node ", Quoted(entry), " has an empty ",
-                     query.empty() ? "query" : "key", "; expected \"query\" or \"query:key\""));
+    return absl::InvalidArgumentError(absl::StrCat("return node ", Quoted(entry), " has an empty ",
+                                                   query.empty() ? "query" : "key",
+                                                   "; expected \"query\" or \"query:key\""));
   }
   return std::make_pair(std::string(query), std::string(key));
 }
@@ -233,9 +233,8 @@ absl::StatusOr<std::vector<ReturnNode>> SelectOutputs(
     }
     absl::StatusOr<std::pair<std::string, std::string>> parsed = ParseEntry(entry);
     if (!parsed.ok()) return parsed.status();
-    result.push_back({.key = std::move(parsed->second),
-                      .query = std::move(parsed->first),
-                      .node = nullptr});
+    result.push_back(
+        {.key = std::move(parsed->second), .query = std::move(parsed->first), .node = nullptr});
     entry_of_result.push_back(i);
   }
   absl::flat_hash_map<std::string, size_t> entry_of_key;
@@ -244,8 +243,8 @@ absl::StatusOr<std::vector<ReturnNode>> SelectOutputs(
     auto [it, inserted] = entry_of_key.try_emplace(result[r].key, i);
     if (!inserted) {
       std::string by = it->second == i ? absl::StrCat(Quoted(return_nodes[i]), " twice")
-                                       : absl::StrCat(Quoted(return_nodes[it->second]),
-                                                      " and by ", Quoted(return_nodes[i]));
+                                       : absl::StrCat(Quoted(return_nodes[it->second]), " and by ",
+                                                      Quoted(return_nodes[i]));
       return absl::InvalidArgumentError(
           absl::StrCat("output key ", Quoted(result[r].key), " is given twice: by ", by));
     }

@@ -62,9 +62,9 @@ TEST(SelectOutputsTest, ExactNameSelectsThatNode) {
 TEST(SelectOutputsTest, TruncatedQueryPicksLastNodeInScope) {
   auto selected = Select(kResNetLike, {"layer2", "layer1.0", "layer2.0"});
   ASSERT_TRUE(selected.ok()) << selected.status();
-  EXPECT_THAT(*selected, ElementsAre(Pair("layer2", "layer2.1.relu_1"),
-                                     Pair("layer1.0", "layer1.0.relu_1"),
-                                     Pair("layer2.0", "layer2.0.conv1")));
+  EXPECT_THAT(*selected,
+              ElementsAre(Pair("layer2", "layer2.1.relu_1"), Pair("layer1.0", "layer1.0.relu_1"),
+                          Pair("layer2.0", "layer2.0.conv1")));
 }
 
 // "layer10.relu" comes later but is not inside "layer1".
@@ -110,15 +110,14 @@ TEST(SelectOutputsTest, KeyAfterLastColonRenamesOutput) {
 TEST(SelectOutputsTest, SameNodeTwiceWithTwoKeysReturnsBoth) {
   auto selected = Select(kResNetLike, {"layer2:a", "layer2.1.relu_1:b"});
   ASSERT_TRUE(selected.ok()) << selected.status();
-  EXPECT_THAT(*selected,
-              ElementsAre(Pair("a", "layer2.1.relu_1"), Pair("b", "layer2.1.relu_1")));
+  EXPECT_THAT(*selected, ElementsAre(Pair("a", "layer2.1.relu_1"), Pair("b", "layer2.1.relu_1")));
 }
 
 TEST(SelectOutputsTest, OutputsComeInUserOrder) {
   auto selected = Select(kResNetLike, {"fc", "x", "layer1"});
   ASSERT_TRUE(selected.ok()) << selected.status();
-  EXPECT_THAT(*selected, ElementsAre(Pair("fc", "fc"), Pair("x", "x"),
-                                     Pair("layer1", "layer1.0.relu_1")));
+  EXPECT_THAT(*selected,
+              ElementsAre(Pair("fc", "fc"), Pair("x", "x"), Pair("layer1", "layer1.0.relu_1")));
 }
 
 TEST(SelectOutputsTest, UnknownQueryIsNotFoundWithClosestNames) {
@@ -133,7 +132,7 @@ TEST(SelectOutputsTest, UnknownQueryIsNotFoundWithClosestNames) {
 }
 
 TEST(SelectOutputsTest, UnknownQueryInUnnamedGraphSaysSo) {
-  absl::StatusOr<std::unique_ptr<Graph>> g = 
+  absl::StatusOr<std::unique_ptr<Graph>> g =
       ParseGraph("%0 = placeholder x : Tensor\noutput(%0)\n");
   ASSERT_TRUE(g.ok()) << g.status();
   absl::StatusOr<std::vector<ReturnNode>> selected = SelectOutputs(**g, {"x"});
@@ -202,12 +201,11 @@ TEST(GlobMatchTest, ManyStarsStayFast) {
 TEST(SelectOutputsTest, GlobExpandsToEveryMatchInExecutionOrderKeyedByName) {
   auto selected = Select(kResNetLike, {"fc", "glob:layer*.relu*", "conv1:stem"});
   ASSERT_TRUE(selected.ok()) << selected.status();
-  EXPECT_THAT(*selected,
-              ElementsAre(Pair("fc", "fc"), Pair("layer1.0.relu", "layer1.0.relu"),
-                          Pair("layer1.0.relu_1", "layer1.0.relu_1"),
-                          Pair("layer2.1.relu", "layer2.1.relu"),
-                          Pair("layer2.1.relu_1", "layer2.1.relu_1"),
-                          Pair("layer10.relu", "layer10.relu"), Pair("stem", "conv1")));
+  EXPECT_THAT(*selected, ElementsAre(Pair("fc", "fc"), Pair("layer1.0.relu", "layer1.0.relu"),
+                                     Pair("layer1.0.relu_1", "layer1.0.relu_1"),
+                                     Pair("layer2.1.relu", "layer2.1.relu"),
+                                     Pair("layer2.1.relu_1", "layer2.1.relu_1"),
+                                     Pair("layer10.relu", "layer10.relu"), Pair("stem", "conv1")));
 }
 
 TEST(SelectOutputsTest, GlobMatchingNothingIsNotFound) {

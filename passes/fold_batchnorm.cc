@@ -56,7 +56,8 @@ absl::StatusOr<bool> FoldBatchNormPass::Run(Graph& graph) {
     const Node* beta = GetAttrArg(a[2]);
     const Node* mean = GetAttrArg(a[3]);
     const Node* var = GetAttrArg(a[4]);
-    if (mean == nullptr || var == nullptr || (gamma == nullptr && a[1].kind() != Argument::Kind::kNone) ||
+    if (mean == nullptr || var == nullptr ||
+        (gamma == nullptr && a[1].kind() != Argument::Kind::kNone) ||
         (beta == nullptr && a[2].kind() != Argument::Kind::kNone)) {
       continue;
     }

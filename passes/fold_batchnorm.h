@@ -48,12 +48,12 @@ namespace featx {
 
 // One folded convolution: the new get_attr targets and where their values come from.
 struct FoldedBatchNorm {
-  std::string weight;        // new target: "<conv weight>@<bn>"
-  std::string bias;          // new target: "<conv weight>@<bn>.bias"
-  std::string conv_weight;   // "layer1.0.conv1.weight"
-  std::string conv_bias;     // "" if the convolution has none
-  std::string bn_weight;     // gamma; "" if the BatchNorm is not affine
-  std::string bn_bias;       // beta; "" if the BatchNorm is not affine
+  std::string weight;       // new target: "<conv weight>@<bn>"
+  std::string bias;         // new target: "<conv weight>@<bn>.bias"
+  std::string conv_weight;  // "layer1.0.conv1.weight"
+  std::string conv_bias;    // "" if the convolution has none
+  std::string bn_weight;    // gamma; "" if the BatchNorm is not affine
+  std::string bn_bias;      // beta; "" if the BatchNorm is not affine
   std::string running_mean;
   std::string running_var;
   double eps = 1e-5;

@@ -49,7 +49,7 @@ struct Conv2dCall {
   std::string bias;    // get_attr target, or "" for None
   std::vector<int64_t> stride, padding, dilation;
   int64_t groups = 1;
-  bool relu = false;   // featx::conv2d_relu
+  bool relu = false;  // featx::conv2d_relu
 };
 
 // Matches aten::conv2d(x, W, b|None, [s, s], [p, p], [d, d], g) and

@@ -15,9 +15,9 @@
 namespace featx {
 namespace {
 
-using ::testing::ElementsAre;
 using ::featx::passes_test::kModules;
 using ::featx::passes_test::Parse;
+using ::testing::ElementsAre;
 
 TEST(FuseActivationsTest, FusesReluIntoTheConvolution) {
   std::unique_ptr<Graph> g = Parse(kModules);
@@ -52,7 +52,9 @@ output(%3)
 
 TEST(FuseActivationsTest, UsersInsideLeafBodiesFollowTheFusedNode) {
   std::unique_ptr<Graph> g = Parse(absl::StrReplaceAll(
-      kModules, {{"output(%14)\n", R"g(%16 = call_module pool(%14) : Tensor class=__torch__.torch.nn.modules.pooling.MaxPool2d {
+      kModules,
+      {{"output(%14)\n",
+        R"g(%16 = call_module pool(%14) : Tensor class=__torch__.torch.nn.modules.pooling.MaxPool2d {
   %17 = call_function aten::max_pool2d(%14, [2, 2], [2, 2], [0, 0], [1, 1], false) : Tensor scope=pool
   output(%17)
 }

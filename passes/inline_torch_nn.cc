@@ -46,8 +46,8 @@ Node* CopyNode(Graph& dst, const Node* before, const Node& src,
                 .location = src.location(),
                 .mutates = src.mutates(),
                 .alias_of = src.alias_of()};
-  Node* copy = before != nullptr ? dst.InsertBefore(before, std::move(init))
-                                 : dst.Append(std::move(init));
+  Node* copy =
+      before != nullptr ? dst.InsertBefore(before, std::move(init)) : dst.Append(std::move(init));
   copy->set_name(src.name());
   copies[&src] = copy;
   for (const auto& block : src.blocks()) {

@@ -47,9 +47,9 @@ TEST(ExtractorPipelineTest, TorchScriptPipelinePrunesAndProtects) {
   // later write to relu's value.)
   EXPECT_THAT(p.protect_outputs->copied(), Contains("bn1"));
   EXPECT_THAT(p.collect_parameters->modules(), ElementsAre("bn1", "conv1", "relu"));
-  EXPECT_THAT(p.collect_parameters->parameters(),
-              ElementsAre("bn1.bias", "bn1.running_mean", "bn1.running_var", "bn1.weight",
-                          "conv1.weight"));
+  EXPECT_THAT(
+      p.collect_parameters->parameters(),
+      ElementsAre("bn1.bias", "bn1.running_mean", "bn1.running_var", "bn1.weight", "conv1.weight"));
 }
 
 // The same stem returning relu, optimized: one fused convolution whose
@@ -60,9 +60,9 @@ TEST(ExtractorPipelineTest, OptimizedPipelineFoldsFusesThenCollectsTheFoldedWeig
   ExtractorPipeline p = MakeExtractorPipeline(PipelineKind::kCppOptimized, {relu});
   absl::StatusOr<bool> changed = p.passes->Run(*g);
   ASSERT_TRUE(changed.ok()) << changed.status();
-  EXPECT_THAT(PrintGraph(*g), ::testing::HasSubstr(
-                                  "%3 = call_function featx::conv2d_relu(%0, %1, %2, [2, 2], "
-                                  "[3, 3], [1, 1], 1)"));
+  EXPECT_THAT(PrintGraph(*g),
+              ::testing::HasSubstr("%3 = call_function featx::conv2d_relu(%0, %1, %2, [2, 2], "
+                                   "[3, 3], [1, 1], 1)"));
   ASSERT_NE(p.fold_batchnorm, nullptr);
   ASSERT_EQ(p.fold_batchnorm->folds().size(), 1);
   EXPECT_EQ(p.fold_batchnorm->folds()[0].running_var, "bn1.running_var");

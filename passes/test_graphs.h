@@ -23,7 +23,6 @@ inline std::unique_ptr<Graph> Parse(absl::string_view text) {
   return g.ok() ? std::move(*g) : std::make_unique<Graph>();
 }
 
-
 // resnet's stem as the tracer gives it: Conv2d, BatchNorm2d and ReLU leaves
 // with their bodies.
 inline constexpr char kModules[] = R"g(%0 = placeholder x : Tensor name=x

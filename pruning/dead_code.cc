@@ -156,8 +156,8 @@ class LivenessImpl : public Liveness {
           }
         }
       }
-      bool observes = !(n == output && options_.output_reads ==
-                                           DeadCodeOptions::OutputReads::kWhenComputed);
+      bool observes =
+          !(n == output && options_.output_reads == DeadCodeOptions::OutputReads::kWhenComputed);
       int horizon = Horizon(n);
       for (const Argument& a : n->args()) {
         a.ForEachNode([&](Node* used) {
@@ -170,13 +170,13 @@ class LivenessImpl : public Liveness {
 
   const Graph& graph_;
   DeadCodeOptions options_;
-  std::vector<const Node*> nodes_;           // in execution order
-  absl::flat_hash_map<const Node*, int> pos_;  // index in nodes_
-  absl::flat_hash_map<const Node*, int> end_;  // last index of a node's blocks, or its own
-  std::vector<const Node*> outer_loop_;      // per node: outermost enclosing loop, or null
-  std::vector<int> parent_;                  // union-find over indices: may-alias classes
+  std::vector<const Node*> nodes_;                 // in execution order
+  absl::flat_hash_map<const Node*, int> pos_;      // index in nodes_
+  absl::flat_hash_map<const Node*, int> end_;      // last index of a node's blocks, or its own
+  std::vector<const Node*> outer_loop_;            // per node: outermost enclosing loop, or null
+  std::vector<int> parent_;                        // union-find over indices: may-alias classes
   std::vector<std::vector<const Node*>> writers_;  // per class: writers in execution order
-  std::vector<int> next_writer_;             // per class: writers_ before it are live
+  std::vector<int> next_writer_;                   // per class: writers_ before it are live
   std::vector<bool> live_;
   std::vector<int> worklist_;
 };

@@ -93,8 +93,7 @@ TEST(EliminateDeadCodeTest, OutputReadAtEndSeesLaterWrite) {
 }
 
 TEST(EliminateDeadCodeTest, OutputReadWhenComputedIgnoresLaterWrite) {
-  EXPECT_EQ(Dce(kWriteAfterReturned,
-                {.output_reads = DeadCodeOptions::OutputReads::kWhenComputed}),
+  EXPECT_EQ(Dce(kWriteAfterReturned, {.output_reads = DeadCodeOptions::OutputReads::kWhenComputed}),
             R"(%0 = placeholder x : Tensor
 %1 = call_function aten::add.Scalar(%0, 1, 1) : Tensor
 output(%1)

@@ -13,8 +13,7 @@ namespace featx {
 namespace {
 
 // A name for the clone of `v` that no node has yet ("layer1.0.bn1_clone").
-std::string CloneName(const Graph& graph, const Node& v,
-                      absl::flat_hash_set<std::string>& taken) {
+std::string CloneName(const Graph& graph, const Node& v, absl::flat_hash_set<std::string>& taken) {
   if (v.name().empty()) return "";
   if (taken.empty()) {
     ForEachNodeRecursive(graph, [&](Node* n) { taken.insert(n->name()); });

@@ -29,9 +29,8 @@ absl::StatusOr<PruneResult> PruneToOutputs(Graph& graph, const std::vector<Node*
   if (absl::Status s = Verify(graph); !s.ok()) {
     return absl::InternalError(absl::StrCat("pruning left an invalid graph: ", s.message()));
   }
-  return PruneResult{.parameters = collect.parameters(),
-                     .modules = collect.modules(),
-                     .copied = protect.copied()};
+  return PruneResult{
+      .parameters = collect.parameters(), .modules = collect.modules(), .copied = protect.copied()};
 }
 
 }  // namespace featx

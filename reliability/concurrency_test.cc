@@ -106,7 +106,8 @@ TEST(ConcurrencyTest, TorchScriptExtractorFrom8Threads) {
 }
 
 TEST(ConcurrencyTest, PlainGeneratedExtractorFrom8Threads) {
-  const ::reliability::ResNet18Plain e = ::reliability::ResNet18Plain::Load(Weights("resnet18_plain"));
+  const ::reliability::ResNet18Plain e =
+      ::reliability::ResNet18Plain::Load(Weights("resnet18_plain"));
   CheckFrom8Threads([&](const at::Tensor& x) { return RunGenerated(e, x); });
 }
 

@@ -98,10 +98,10 @@ TEST(DeterminismTest, ExtractorGraphRepeatsOnOneModel) {
     torch::jit::Module model = LoadFixture(c.fixture);
     std::string first;
     for (int run = 0; run < 3; ++run) {
-      absl::StatusOr<torch::jit::Module> e = CreateFeatureExtractor(model, {.return_nodes = c.nodes});
+      absl::StatusOr<torch::jit::Module> e =
+          CreateFeatureExtractor(model, {.return_nodes = c.nodes});
       ASSERT_TRUE(e.ok()) << e.status();
-      std::string g =
-          std::regex_replace(e->get_method("forward").graph()->toString(), mangle, "");
+      std::string g = std::regex_replace(e->get_method("forward").graph()->toString(), mangle, "");
       if (run == 0) first = g;
       EXPECT_EQ(g, first) << c.fixture << " run " << run;
     }

@@ -73,14 +73,16 @@ TEST(IntraOpThreadsTest, TorchScriptExtractor) {
 TEST(IntraOpThreadsTest, OptimizedTorchScriptExtractor) {
   torch::jit::Module model = LoadFixture("resnet18_bn.pt");
   absl::StatusOr<torch::jit::Module> extractor = CreateFeatureExtractor(
-      model, {.return_nodes = {"layer1", "layer2.0.add", "layer4"}, .optimize_for_inference = true});
+      model,
+      {.return_nodes = {"layer1", "layer2.0.add", "layer4"}, .optimize_for_inference = true});
   ASSERT_TRUE(extractor.ok()) << extractor.status();
   ExpectSameAt1And2Threads("TorchScript extractor, optimize_for_inference",
                            [&](const at::Tensor& x) { return RunTorchScript(*extractor, x); });
 }
 
 TEST(IntraOpThreadsTest, PlainGeneratedExtractor) {
-  const ::reliability::ResNet18Plain e = ::reliability::ResNet18Plain::Load(Weights("resnet18_plain"));
+  const ::reliability::ResNet18Plain e =
+      ::reliability::ResNet18Plain::Load(Weights("resnet18_plain"));
   ExpectSameAt1And2Threads("generated C++, plain",
                            [&](const at::Tensor& x) { return RunGenerated(e, x); });
 }

@@ -73,10 +73,10 @@ void CheckCppBackEnd(torch::jit::Module& model, const std::vector<std::string>& 
     CppOptimization optimize;
     const char* what;
   };
-  for (const Variant& v : {Variant{Mode::kEval, CppOptimization::kNone, "eval, plain"},
-                           Variant{Mode::kEval, CppOptimization::kInference,
-                                   "eval, optimized (BatchNorm folded)"},
-                           Variant{Mode::kTrain, CppOptimization::kNone, "train"}}) {
+  for (const Variant& v :
+       {Variant{Mode::kEval, CppOptimization::kNone, "eval, plain"},
+        Variant{Mode::kEval, CppOptimization::kInference, "eval, optimized (BatchNorm folded)"},
+        Variant{Mode::kTrain, CppOptimization::kNone, "train"}}) {
     CppExtractorSpec spec{.return_nodes = nodes,
                           .mode = v.mode,
                           .class_name = "TestExtractor",
@@ -109,10 +109,10 @@ TEST(NoMutationTest, ResNet18EvalModeTorchScript) {
 TEST(NoMutationTest, ResNet18LeafModulesTorchScript) {
   torch::jit::Module model = LoadFixture("resnet18.pt");
   model.train();
-  CheckTorchScriptBackEnd(model,
-                          {.return_nodes = {"layer1.0", "layer3"},
-                           .trace_options = {.leaf_modules = {"BasicBlock"}}},
-                          {2, 3, 64, 64}, "layer1.0.bn1.running_mean");
+  CheckTorchScriptBackEnd(
+      model,
+      {.return_nodes = {"layer1.0", "layer3"}, .trace_options = {.leaf_modules = {"BasicBlock"}}},
+      {2, 3, 64, 64}, "layer1.0.bn1.running_mean");
 }
 
 // optimize_for_inference freezes and folds the extractor: never the model.

@@ -88,16 +88,16 @@ void Walk(const torch::jit::Module& m, const std::string& prefix, ModuleSnapshot
   const c10::ClassTypePtr& type = m.type();
   std::vector<std::string> methods;
   for (const torch::jit::Function* f : type->methods()) {
-    std::string graph = f->isGraphFunction()
-                            ? torch::jit::toGraphFunction(*f).graph()->toString()
-                            : "<not a graph>";
+    std::string graph = f->isGraphFunction() ? torch::jit::toGraphFunction(*f).graph()->toString()
+                                             : "<not a graph>";
     methods.push_back(absl::StrCat(f->name(), ":\n", graph));
   }
   s.other.push_back(absl::StrCat(prefix, " type ", type->repr_str(), " with ",
                                  type->numAttributes(), " attributes, ", type->numConstants(),
                                  " constants; methods:\n", absl::StrJoin(methods, "\n")));
   for (size_t slot = 0; slot < type->numAttributes(); ++slot) {
-    std::string path = absl::StrCat(prefix, prefix.empty() ? "" : ".", type->getAttributeName(slot));
+    std::string path =
+        absl::StrCat(prefix, prefix.empty() ? "" : ".", type->getAttributeName(slot));
     c10::IValue v = m._ivalue()->getSlot(slot);
     if (v.isModule()) {
       Walk(v.toModule(), path, s);
@@ -173,7 +173,8 @@ std::vector<std::string> Differences(const ModuleSnapshot& before, const ModuleS
     if (a.sizes != b.sizes || a.strides != b.strides) d.push_back(p + ": shape or strides changed");
     if (a.requires_grad != b.requires_grad) d.push_back(p + ": requires_grad changed");
     if (a.version != b.version) {
-      d.push_back(absl::StrCat(p, ": written in place (version ", b.version, " -> ", a.version, ")"));
+      d.push_back(
+          absl::StrCat(p, ": written in place (version ", b.version, " -> ", a.version, ")"));
     }
     if (a.value.defined() != b.value.defined() ||
         (b.value.defined() &&

@@ -209,8 +209,8 @@ absl::Status WriteFile(const std::string& path, absl::string_view data) {
   if (out.is_open()) out.write(data.data(), static_cast<std::streamsize>(data.size()));
   if (out.is_open()) out.close();
   if (!out.good()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "cannot write '", path, "': ", errno != 0 ? strerror(errno) : "write failed"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot write '", path, "': ", errno != 0 ? strerror(errno) : "write failed"));
   }
   return absl::OkStatus();
 }
@@ -243,8 +243,8 @@ ExtractorSpec FlagExtractorSpec() {
 absl::StatusOr<std::string> FlagFormat(const std::vector<std::string>& allowed) {
   std::string format = absl::GetFlag(FLAGS_format);
   if (std::find(allowed.begin(), allowed.end(), format) == allowed.end()) {
-    return absl::InvalidArgumentError(absl::StrCat("--format must be ", absl::StrJoin(allowed, ", "),
-                                                   ", not '", format, "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--format must be ", absl::StrJoin(allowed, ", "), ", not '", format, "'"));
   }
   return format;
 }
@@ -299,7 +299,8 @@ void PrintTable(const std::vector<NodeDescription>& rows) {
     std::string out;
     for (size_t i = 0; i < line.size(); ++i) {
       size_t shown = line[i].size() - (line[i].size() > columns[i].max_width ? 2 : 0);
-      absl::StrAppend(&out, line[i], i + 1 < line.size() ? std::string(widths[i] - shown + 2, ' ') : "");
+      absl::StrAppend(&out, line[i],
+                      i + 1 < line.size() ? std::string(widths[i] - shown + 2, ' ') : "");
     }
     std::cout << absl::StripTrailingAsciiWhitespace(out) << "\n";
   };
@@ -318,7 +319,8 @@ nlohmann::ordered_json RowJson(const NodeDescription& n) {
   j["type"] = n.type;
   j["dtype"] = n.dtype.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(n.dtype);
   j["shape"] = n.dtype.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(n.shape);
-  j["channels"] = n.channels.has_value() ? nlohmann::ordered_json(*n.channels) : nlohmann::ordered_json();
+  j["channels"] =
+      n.channels.has_value() ? nlohmann::ordered_json(*n.channels) : nlohmann::ordered_json();
   j["stride"] = n.stride.has_value() ? nlohmann::ordered_json(*n.stride) : nlohmann::ordered_json();
   return j;
 }
@@ -380,24 +382,30 @@ std::string FindOnPath(const std::string& program) {
 }
 
 // Runs Graphviz's `dot -T<format> -o <out>` on `dot_text`.
-absl::Status RunDot(const std::string& dot_text, const std::string& format, const std::string& out) {
+absl::Status RunDot(const std::string& dot_text, const std::string& format,
+                    const std::string& out) {
   std::string dot = FindOnPath("dot");
   if (dot.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "--format=", format, " needs Graphviz's `dot` on PATH (Debian: apt-get install "
-        "graphviz; ./bazelw installs it), or use --format=dot"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("--format=", format,
+                     " needs Graphviz's `dot` on PATH (Debian: apt-get install "
+                     "graphviz; ./bazelw installs it), or use --format=dot"));
   }
   char input[] = "/tmp/featx_graph_XXXXXX";
   int fd = mkstemp(input);
-  if (fd < 0) return absl::InternalError(absl::StrCat("cannot create a temporary file: ", strerror(errno)));
+  if (fd < 0)
+    return absl::InternalError(absl::StrCat("cannot create a temporary file: ", strerror(errno)));
   close(fd);
   char errors[] = "/tmp/featx_dot_stderr_XXXXXX";
   int err_fd = mkstemp(errors);
   absl::Status status = WriteFile(input, dot_text);
   if (status.ok() && err_fd >= 0) {
     std::string type = absl::StrCat("-T", format);
-    std::vector<char*> argv = {const_cast<char*>(dot.c_str()), const_cast<char*>(type.c_str()),
-                               const_cast<char*>("-o"), const_cast<char*>(out.c_str()), input,
+    std::vector<char*> argv = {const_cast<char*>(dot.c_str()),
+                               const_cast<char*>(type.c_str()),
+                               const_cast<char*>("-o"),
+                               const_cast<char*>(out.c_str()),
+                               input,
                                nullptr};
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
@@ -433,13 +441,13 @@ int GraphAfterPassCommand(const std::string& model_path) {
   }
   absl::StatusOr<bool> optimize = FlagOptimize(/*by_default=*/true);
   if (!optimize.ok()) return UsageError(optimize.status().message());
-  PipelineSpec pipeline{.return_nodes = absl::GetFlag(FLAGS_return_nodes),
-                        .trace_options = FlagTraceOptions(),
-                        .mode = FlagMode(),
-                        .backend = backend == "cpp" ? PipelineSpec::Backend::kCpp
-                                                    : PipelineSpec::Backend::kTorchScript,
-                        .optimize = *optimize ? CppOptimization::kInference
-                                              : CppOptimization::kNone};
+  PipelineSpec pipeline{
+      .return_nodes = absl::GetFlag(FLAGS_return_nodes),
+      .trace_options = FlagTraceOptions(),
+      .mode = FlagMode(),
+      .backend =
+          backend == "cpp" ? PipelineSpec::Backend::kCpp : PipelineSpec::Backend::kTorchScript,
+      .optimize = *optimize ? CppOptimization::kInference : CppOptimization::kNone};
   // The pass names are known before the model is.
   std::vector<std::string> passes = PipelinePassNames(pipeline);
   std::string pass = absl::GetFlag(FLAGS_print_after);
@@ -448,8 +456,8 @@ int GraphAfterPassCommand(const std::string& model_path) {
     return kOk;
   }
   if (std::find(passes.begin(), passes.end(), pass) == passes.end()) {
-    return UsageError(absl::StrCat("unknown pass '", pass, "' for --print_after; passes: ",
-                                   absl::StrJoin(passes, ", ")));
+    return UsageError(absl::StrCat("unknown pass '", pass,
+                                   "' for --print_after; passes: ", absl::StrJoin(passes, ", ")));
   }
   if (pipeline.return_nodes.empty()) {
     return UsageError("graph --print_after needs --return_nodes (the passes prune to them)");
@@ -497,11 +505,12 @@ int GraphCommand(const std::string& model_path) {
     return kOk;
   }
   std::string title = model_path.substr(model_path.find_last_of('/') + 1);
-  absl::StatusOr<std::string> dot = DrawGraph(*model, {.trace_options = FlagTraceOptions(),
-                                                       .mode = FlagMode(),
-                                                       .return_nodes = absl::GetFlag(FLAGS_return_nodes),
-                                                       .depth = depth,
-                                                       .title = title});
+  absl::StatusOr<std::string> dot =
+      DrawGraph(*model, {.trace_options = FlagTraceOptions(),
+                         .mode = FlagMode(),
+                         .return_nodes = absl::GetFlag(FLAGS_return_nodes),
+                         .depth = depth,
+                         .title = title});
   if (!dot.ok()) return Fail(kBadInput, dot.status().message());
   absl::Status written = *format == "dot" ? (out.empty() ? absl::OkStatus() : WriteFile(out, *dot))
                                           : RunDot(*dot, *format, out);
@@ -545,9 +554,9 @@ int Codegen(const std::string& model_path) {
   absl::StatusOr<bool> optimize = FlagOptimize(/*by_default=*/true);
   if (!optimize.ok()) return UsageError(optimize.status().message());
   if (absl::GetFlag(FLAGS_return_nodes).empty()) return UsageError("codegen needs --return_nodes");
-  for (auto [flag, name] : {std::pair(&FLAGS_class_name, "class_name"),
-                            std::pair(&FLAGS_namespace, "namespace"),
-                            std::pair(&FLAGS_out_dir, "out_dir")}) {
+  for (auto [flag, name] :
+       {std::pair(&FLAGS_class_name, "class_name"), std::pair(&FLAGS_namespace, "namespace"),
+        std::pair(&FLAGS_out_dir, "out_dir")}) {
     if (absl::GetFlag(*flag).empty()) return UsageError(absl::StrCat("codegen needs --", name));
   }
   absl::StatusOr<torch::jit::Module> model = Load(model_path);
@@ -766,8 +775,9 @@ std::string Usage(const Command* only) {
   std::vector<std::string> flags = {"load_library"};
   for (const Command& c : Commands()) {
     if (only != nullptr && &c != only) continue;
-    if (only == nullptr) absl::StrAppend(&out, "  ", c.name, std::string(9 - strlen(c.name), ' '),
-                                         Wrap(c.summary, 11, 11), "\n");
+    if (only == nullptr)
+      absl::StrAppend(&out, "  ", c.name, std::string(9 - strlen(c.name), ' '),
+                      Wrap(c.summary, 11, 11), "\n");
     for (const char* f : c.flags) {
       if (std::find(flags.begin(), flags.end(), f) == flags.end()) flags.push_back(f);
     }
@@ -788,7 +798,8 @@ std::string Usage(const Command* only) {
           users.push_back(c.name);
         }
       }
-      commands = users.empty() ? "[every command] " : absl::StrCat("[", absl::StrJoin(users, ", "), "] ");
+      commands =
+          users.empty() ? "[every command] " : absl::StrCat("[", absl::StrJoin(users, ", "), "] ");
     }
     std::string body = absl::StrCat(commands, help.substr(split + 2));
     if (head.size() + 2 > 29) {
@@ -836,9 +847,9 @@ int Run(int argc, char** argv) {
     return UsageError(absl::StrCat("unknown command '", positional[0], "' (see featx --help)"));
   }
   if (positional.size() != 2) {
-    return UsageError(positional.size() < 2
-                          ? "missing MODEL.pt (see featx --help)"
-                          : absl::StrCat("unexpected argument '", positional[2], "' (see featx --help)"));
+    return UsageError(positional.size() < 2 ? "missing MODEL.pt (see featx --help)"
+                                            : absl::StrCat("unexpected argument '", positional[2],
+                                                           "' (see featx --help)"));
   }
   for (const auto& [name, value] : flags) {
     absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
@@ -859,11 +870,11 @@ int Run(int argc, char** argv) {
       size_t why = error.find("; ");
       std::string reason = why == std::string::npos
                                ? (flag->IsOfType<int32_t>() ? "want an integer"
-                                  : flag->IsOfType<bool>() ? "want true or false"
-                                                           : "")
+                                  : flag->IsOfType<bool>()  ? "want true or false"
+                                                            : "")
                                : error.substr(why + 2);
-      return UsageError(absl::StrCat("bad value '", text, "' for --", name,
-                                     reason.empty() ? "" : ": ", reason));
+      return UsageError(
+          absl::StrCat("bad value '", text, "' for --", name, reason.empty() ? "" : ": ", reason));
     }
   }
   return command->handler(std::string(positional[1]));

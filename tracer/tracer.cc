@@ -9,18 +9,17 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/types/span.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/types/span.h"
 #include "base/status_macros.h"
-#include "tracer/ops_subclasses.h"
 #include "torch/csrc/jit/api/function_impl.h"
 #include "torch/csrc/jit/ir/ir.h"
 #include "torch/csrc/jit/runtime/operator.h"
+#include "tracer/ops_subclasses.h"
 
 namespace featx {
 
@@ -36,13 +35,13 @@ constexpr int64_t kMaxUnrolledIterations = 4096;
 struct Value {
   enum class Kind { kConstant, kNode, kList, kTuple, kModule, kFunction, kDict };
   Kind kind = Kind::kConstant;
-  c10::IValue constant;         // kConstant
-  Node* node = nullptr;         // kNode
-  std::vector<Value> elements;  // kList, kTuple: some element is not constant; kDict: values
-  std::vector<c10::IValue> keys;  // kDict: constant keys, in insertion order
-  std::string dict_type;          // kDict: "Dict[str, Tensor]"
-  ObjectPtr module;             // kModule
-  std::string path;             // kModule: module path, "" for the root
+  c10::IValue constant;               // kConstant
+  Node* node = nullptr;               // kNode
+  std::vector<Value> elements;        // kList, kTuple: some element is not constant; kDict: values
+  std::vector<c10::IValue> keys;      // kDict: constant keys, in insertion order
+  std::string dict_type;              // kDict: "Dict[str, Tensor]"
+  ObjectPtr module;                   // kModule
+  std::string path;                   // kModule: module path, "" for the root
   jit::Function* function = nullptr;  // kFunction
 
   static Value Constant(c10::IValue v) {
@@ -78,7 +77,8 @@ std::string Location(const jit::Node* node) {
 // TorchScript file) tells which syntax made it.
 
 // "forward", or one overload of an overloaded forward: TorchScript compiles
-// @torch.jit._overload_method forwards (nn.LSTM, densenet's _DenseLayer) into methods "forward__0", "forward__1".
+// @torch.jit._overload_method forwards (nn.LSTM, densenet's _DenseLayer) into methods "forward__0",
+// "forward__1".
 bool IsForward(absl::string_view method) {
   if (method == "forward") return true;
   if (!absl::ConsumePrefix(&method, "forward__") || method.empty()) return false;
@@ -93,14 +93,20 @@ std::vector<size_t> TopLevelPositions(absl::string_view text) {
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (quote != 0) {
-      if (c == '\\') ++i;
-      else if (c == quote) quote = 0;
+      if (c == '\\')
+        ++i;
+      else if (c == quote)
+        quote = 0;
       continue;
     }
-    if (c == '"' || c == '\'') quote = c;
-    else if (c == '(' || c == '[' || c == '{') ++depth;
-    else if (c == ')' || c == ']' || c == '}') --depth;
-    else if (depth == 0) positions.push_back(i);
+    if (c == '"' || c == '\'')
+      quote = c;
+    else if (c == '(' || c == '[' || c == '{')
+      ++depth;
+    else if (c == ')' || c == ']' || c == '}')
+      --depth;
+    else if (depth == 0)
+      positions.push_back(i);
   }
   return positions;
 }
@@ -110,10 +116,9 @@ std::vector<size_t> TopLevelPositions(absl::string_view text) {
 // module's name for an augmented assignment statement, else "".
 std::string AugmentedAssignmentOp(absl::string_view text) {
   static constexpr std::pair<absl::string_view, absl::string_view> kOps[] = {
-      {"**=", "pow"},  {"//=", "floordiv"}, {"<<=", "lshift"}, {">>=", "rshift"},
-      {"+=", "add"},   {"-=", "sub"},       {"*=", "mul"},     {"/=", "truediv"},
-      {"%=", "mod"},   {"&=", "and_"},      {"|=", "or_"},     {"^=", "xor"},
-      {"@=", "matmul"}};
+      {"**=", "pow"}, {"//=", "floordiv"}, {"<<=", "lshift"}, {">>=", "rshift"}, {"+=", "add"},
+      {"-=", "sub"},  {"*=", "mul"},       {"/=", "truediv"}, {"%=", "mod"},     {"&=", "and_"},
+      {"|=", "or_"},  {"^=", "xor"},       {"@=", "matmul"}};
   for (size_t i : TopLevelPositions(text)) {
     for (const auto& [symbol, name] : kOps) {
       if (text.substr(i, symbol.size()) == symbol) return std::string(name);
@@ -221,23 +226,90 @@ std::string TypeString(const c10::TypePtr& type) {
 // in-place writes through it (efficientnet's `result += input` after an eval
 // StochasticDepth writes into the block's last output).
 constexpr absl::string_view kFreshModules[] = {
-    "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
-    "Linear", "Bilinear", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm",
-    "LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
-    "LocalResponseNorm", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d",
-    "AvgPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d",
-    "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "Embedding", "EmbeddingBag",
-    "MultiheadAttention", "Softmax", "LogSoftmax", "ReLU", "ReLU6", "GELU", "SiLU", "Hardswish",
-    "Hardsigmoid", "Sigmoid", "Tanh", "LeakyReLU", "ELU", "Mish", "Softplus", "PReLU",
-    "Conv2dNormActivation", "Conv3dNormActivation", "SqueezeExcitation", "MLP",
+    "Conv1d",
+    "Conv2d",
+    "Conv3d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "ConvTranspose3d",
+    "Linear",
+    "Bilinear",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "BatchNorm3d",
+    "SyncBatchNorm",
+    "LayerNorm",
+    "GroupNorm",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "InstanceNorm3d",
+    "LocalResponseNorm",
+    "MaxPool1d",
+    "MaxPool2d",
+    "MaxPool3d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "AvgPool3d",
+    "AdaptiveAvgPool1d",
+    "AdaptiveAvgPool2d",
+    "AdaptiveAvgPool3d",
+    "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d",
+    "AdaptiveMaxPool3d",
+    "Embedding",
+    "EmbeddingBag",
+    "MultiheadAttention",
+    "Softmax",
+    "LogSoftmax",
+    "ReLU",
+    "ReLU6",
+    "GELU",
+    "SiLU",
+    "Hardswish",
+    "Hardsigmoid",
+    "Sigmoid",
+    "Tanh",
+    "LeakyReLU",
+    "ELU",
+    "Mish",
+    "Softplus",
+    "PReLU",
+    "Conv2dNormActivation",
+    "Conv3dNormActivation",
+    "SqueezeExcitation",
+    "MLP",
     "FrozenBatchNorm2d",
 };
 constexpr absl::string_view kFreshFunctions[] = {
-    "relu", "relu6", "gelu", "silu", "hardswish", "hardsigmoid", "sigmoid", "tanh",
-    "leaky_relu", "elu", "mish", "softplus", "softmax", "log_softmax", "linear", "conv1d",
-    "conv2d", "conv3d", "batch_norm", "layer_norm", "group_norm", "adaptive_avg_pool2d",
-    "max_pool2d", "avg_pool2d", "interpolate", "pad", "shifted_window_attention",
-    "_get_relative_position_bias", "_patch_merging_pad",
+    "relu",
+    "relu6",
+    "gelu",
+    "silu",
+    "hardswish",
+    "hardsigmoid",
+    "sigmoid",
+    "tanh",
+    "leaky_relu",
+    "elu",
+    "mish",
+    "softplus",
+    "softmax",
+    "log_softmax",
+    "linear",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "batch_norm",
+    "layer_norm",
+    "group_norm",
+    "adaptive_avg_pool2d",
+    "max_pool2d",
+    "avg_pool2d",
+    "interpolate",
+    "pad",
+    "shifted_window_attention",
+    "_get_relative_position_bias",
+    "_patch_merging_pad",
 };
 
 bool IsIn(absl::string_view name, absl::Span<const absl::string_view> list) {
@@ -308,9 +380,8 @@ class Tracer {
     for (size_t i = 1; i < ts->inputs().size(); ++i) {
       const jit::Value* in = ts->inputs()[i];
       std::string name = in->hasDebugName() ? in->debugNameBase() : absl::StrCat("input_", i);
-      Node* p = graph->Append({.op = OpCode::kPlaceholder,
-                               .target = std::move(name),
-                               .type = TypeString(in->type())});
+      Node* p = graph->Append(
+          {.op = OpCode::kPlaceholder, .target = std::move(name), .type = TypeString(in->type())});
       inputs.push_back(Value::OfNode(p));
     }
     ASSIGN_OR_RETURN(std::vector<Value> outputs, Call(*ts, std::move(inputs), ""));
@@ -345,8 +416,8 @@ class Tracer {
   // it may sit in a branch that only the input decides. The list becomes a
   // runtime value first, made where the function begins so that code after
   // the branch sees the same list.
-  absl::Status MaterializeMutatedLists(const jit::Node* node, std::vector<Value>& inputs,
-                                       Env& env, const std::string& scope) {
+  absl::Status MaterializeMutatedLists(const jit::Node* node, std::vector<Value>& inputs, Env& env,
+                                       const std::string& scope) {
     const c10::FunctionSchema* schema = node->maybeSchema();
     if (schema == nullptr) return absl::OkStatus();
     for (size_t i = 0; i < schema->arguments().size() && i < inputs.size(); ++i) {
@@ -400,12 +471,11 @@ class Tracer {
     return outputs;
   }
 
-  absl::Status Unsupported(const jit::Node* node, const std::string& scope,
-                           absl::string_view why) {
+  absl::Status Unsupported(const jit::Node* node, const std::string& scope, absl::string_view why) {
     std::string loc = Location(node);
-    return absl::UnimplementedError(absl::StrCat(
-        "cannot trace ", node->kind().toQualString(), loc.empty() ? "" : " at ", loc,
-        " in module '", scope.empty() ? "<root>" : scope, "': ", why));
+    return absl::UnimplementedError(absl::StrCat("cannot trace ", node->kind().toQualString(),
+                                                 loc.empty() ? "" : " at ", loc, " in module '",
+                                                 scope.empty() ? "<root>" : scope, "': ", why));
   }
 
   absl::Status WalkNode(const jit::Node* node, Env& env, const std::string& scope) {
@@ -498,17 +568,19 @@ class Tracer {
       return absl::OkStatus();
     }
     if (kind == c10::aten::len && inputs[0].kind == Value::Kind::kList) {
-      env[node->output()] =
-          Value::Constant(static_cast<int64_t>(inputs[0].elements.size()));
+      env[node->output()] = Value::Constant(static_cast<int64_t>(inputs[0].elements.size()));
       return absl::OkStatus();
     }
     if (kind == c10::prim::ListUnpack || kind == c10::prim::TupleUnpack) {
       if (inputs[0].is_constant()) {
-        std::vector<c10::IValue> elements =
-            inputs[0].constant.isList() ? inputs[0].constant.toListRef().vec()
-                                        : inputs[0].constant.toTupleRef().elements().vec();
+        std::vector<c10::IValue> elements = inputs[0].constant.isList()
+                                                ? inputs[0].constant.toListRef().vec()
+                                                : inputs[0].constant.toTupleRef().elements().vec();
         if (elements.size() != node->outputs().size()) {
-          return Unsupported(node, scope, absl::StrCat("unpacking a constant of length ", elements.size(), " into ", node->outputs().size(), " values: ", inputs[0].constant.tagKind()));
+          return Unsupported(
+              node, scope,
+              absl::StrCat("unpacking a constant of length ", elements.size(), " into ",
+                           node->outputs().size(), " values: ", inputs[0].constant.tagKind()));
         }
         for (size_t i = 0; i < elements.size(); ++i) {
           env[node->outputs()[i]] = Value::Constant(elements[i]);
@@ -795,9 +867,8 @@ class Tracer {
   // An element taken out of a list or tuple shares storage with the container
   // as far as in-place safety is concerned (chunk's pieces are views).
   Node* GetItem(Node* of, size_t index, const jit::Node* origin, const std::string& scope) {
-    return graph_->Append({.target = origin->kind() == c10::prim::ListUnpack
-                                         ? "aten::__getitem__.t"
-                                         : "prim::TupleIndex",
+    return graph_->Append({.target = origin->kind() == c10::prim::ListUnpack ? "aten::__getitem__.t"
+                                                                             : "prim::TupleIndex",
                            .args = {Argument::NodeRef(of), Argument::Int(index)},
                            .type = TypeString(origin->outputs()[index]->type()),
                            .scope = scope,
@@ -923,9 +994,9 @@ class Tracer {
                                         "buffers of the module; mark the module as a leaf"));
       }
       std::string name = type.getAttributeName(*found);
-      list.elements.push_back(Value::OfNode(
-          GetAttrNode(owner.path.empty() ? name : absl::StrCat(owner.path, ".", name),
-                      type.is_buffer(*found), node, scope)));
+      list.elements.push_back(
+          Value::OfNode(GetAttrNode(owner.path.empty() ? name : absl::StrCat(owner.path, ".", name),
+                                    type.is_buffer(*found), node, scope)));
     }
     env[node->output()] = std::move(list);
     return absl::OkStatus();
@@ -952,9 +1023,9 @@ class Tracer {
     }
     for (Graph* g = graph_; g->parent() != nullptr; g = g->parent()->owner()) {
       if (g->parent()->op() == OpCode::kIf || g->parent()->op() == OpCode::kLoop) {
-        return absl::UnimplementedError(absl::StrCat(
-            "cannot trace ", where,
-            ": it is assigned inside a branch or loop that depends on the input"));
+        return absl::UnimplementedError(
+            absl::StrCat("cannot trace ", where,
+                         ": it is assigned inside a branch or loop that depends on the input"));
       }
     }
     assigned_[key] = env.at(node->input(1));
@@ -1034,8 +1105,7 @@ class Tracer {
     if (absl::StartsWith(cls, "torchvision.ops.") || !TorchvisionOpsBase(cls).empty()) return true;
     if (absl::StartsWith(cls, "torch.nn.") || absl::StartsWith(cls, "torch.ao.nn.")) {
       absl::string_view short_name = absl::string_view(cls).substr(cls.rfind('.') + 1);
-      return short_name != "Sequential" && short_name != "ModuleList" &&
-             short_name != "ModuleDict";
+      return short_name != "Sequential" && short_name != "ModuleList" && short_name != "ModuleDict";
     }
     return false;
   }
@@ -1093,7 +1163,8 @@ class Tracer {
       if (!known_fresh) init.alias_of = 0;
       // A leaf of the user's own may write its input; torch.nn and
       // torchvision.ops modules do so only when `inplace` says so.
-      if (!absl::StartsWith(cls_name, "torch.nn.") && !absl::StartsWith(cls_name, "torchvision.ops.")) {
+      if (!absl::StartsWith(cls_name, "torch.nn.") &&
+          !absl::StartsWith(cls_name, "torchvision.ops.")) {
         init.mutates = {0};
       }
       Node* n = graph_->Append(std::move(init));
@@ -1106,9 +1177,9 @@ class Tracer {
     }
     jit::Function& fn = callee.module->type()->getMethod(method);
     // FX changes the scope only when a module is called, not for its other methods.
-    ASSIGN_OR_RETURN(std::vector<Value> outputs,
-                     Call(*jit::toGraphFunction(fn).graph(), std::move(inputs),
-                          forward ? callee.path : scope));
+    ASSIGN_OR_RETURN(
+        std::vector<Value> outputs,
+        Call(*jit::toGraphFunction(fn).graph(), std::move(inputs), forward ? callee.path : scope));
     return BindCallOutputs(node, std::move(outputs), env);
   }
 
@@ -1179,9 +1250,9 @@ class Tracer {
       BindOutputs(node, n, env, scope);
       return absl::OkStatus();
     }
-    ASSIGN_OR_RETURN(std::vector<Value> outputs,
-                     Call(*jit::toGraphFunction(*callee.function).graph(), std::move(inputs),
-                          scope));
+    ASSIGN_OR_RETURN(
+        std::vector<Value> outputs,
+        Call(*jit::toGraphFunction(*callee.function).graph(), std::move(inputs), scope));
     return BindCallOutputs(node, std::move(outputs), env);
   }
 
@@ -1213,11 +1284,11 @@ class Tracer {
     graph_ = target;
     for (size_t i = 0; i < block.inputs().size(); ++i) {
       const jit::Value* in = block.inputs()[i];
-      Node* p = graph_->Append({.op = OpCode::kPlaceholder,
-                                .target = in->hasDebugName() ? in->debugNameBase()
-                                                             : absl::StrCat("block_input_", i),
-                                .type = TypeString(in->type()),
-                                .scope = scope});
+      Node* p = graph_->Append(
+          {.op = OpCode::kPlaceholder,
+           .target = in->hasDebugName() ? in->debugNameBase() : absl::StrCat("block_input_", i),
+           .type = TypeString(in->type()),
+           .scope = scope});
       env[in] = Value::OfNode(p);
     }
     bool raised_before = raised_;
@@ -1310,7 +1381,7 @@ class Tracer {
   const TraceOptions& options_;
   Graph* graph_ = nullptr;
   Graph* call_graph_ = nullptr;  // the graph the current function call started in
-  int leaf_depth_ = 0;  // > 0 while tracing a leaf's body
+  int leaf_depth_ = 0;           // > 0 while tracing a leaf's body
   // Set once a prim::RaiseException is walked that always runs where it is:
   // the rest of the enclosing blocks is unreachable, up to the nearest
   // data-dependent block or leaf body.
@@ -1364,8 +1435,7 @@ std::string RephraseInternalAssert(absl::string_view message) {
     file = file.substr(file.rfind('/') + 1);
     out.replace(at, end - at,
                 absl::StrCat(" is false: a consistency check inside LibTorch failed (", file,
-                             ") on a value featx gave it",
-                             report == std::string::npos ? "" : "."));
+                             ") on a value featx gave it", report == std::string::npos ? "" : "."));
   }
   // Other wordings that ask for a PyTorch bug report.
   absl::StrReplaceAll({{"INTERNAL ASSERT FAILED", "internal check failed"},

@@ -78,8 +78,8 @@ TEST(TraceTest, TuplesAreTakenApartWithGetitem) {
   ASSERT_TRUE(g.ok()) << g.status();
   // Pair is traced through, so its tuple is structural and needs no getitem;
   // MultiheadAttention is a leaf whose tuple result is indexed, as in FX.
-  EXPECT_THAT(NameNodes(**g), ElementsAre("x", "pair.add", "pair.mul", "attn", "getitem",
-                                          "getitem_1"));
+  EXPECT_THAT(NameNodes(**g),
+              ElementsAre("x", "pair.add", "pair.mul", "attn", "getitem", "getitem_1"));
   const Node& attn = *(*g)->nodes()[3];
   EXPECT_EQ(attn.op(), OpCode::kCallModule);
   EXPECT_EQ(attn.module_type(), "__torch__.torch.nn.modules.activation.MultiheadAttention");

@@ -202,7 +202,8 @@ std::string GraphToDot(const Graph& graph, const DotOptions& options) {
     }
   }
   for (const auto& [group, b] : group_box) {
-    boxes[b].label = absl::StrCat(group, "\n(", boxes[b].nodes, boxes[b].nodes == 1 ? " node)" : " nodes)");
+    boxes[b].label =
+        absl::StrCat(group, "\n(", boxes[b].nodes, boxes[b].nodes == 1 ? " node)" : " nodes)");
   }
   for (Box& box : boxes) {
     if (!box.keys.empty()) absl::StrAppend(&box.label, "\n=> ", absl::StrJoin(box.keys, ", "));
@@ -210,9 +211,9 @@ std::string GraphToDot(const Graph& graph, const DotOptions& options) {
 
   std::string out = "digraph featx {\n";
   // Tight spacing: resnet18 at depth 2 fits one screen.
-  absl::StrAppend(&out, "  graph [rankdir=TB, ranksep=0.2, nodesep=0.2, fontname=\"Helvetica\", fontsize=11",
-                  options.title.empty() ? "" : absl::StrCat(", label=", Quote(options.title)),
-                  "];\n");
+  absl::StrAppend(
+      &out, "  graph [rankdir=TB, ranksep=0.2, nodesep=0.2, fontname=\"Helvetica\", fontsize=11",
+      options.title.empty() ? "" : absl::StrCat(", label=", Quote(options.title)), "];\n");
   absl::StrAppend(&out,
                   "  node [shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\", "
                   "fontname=\"Helvetica\", fontsize=10, margin=\"0.1,0.02\", height=0.3];\n"

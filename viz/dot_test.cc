@@ -57,9 +57,9 @@ TEST(GraphToDotTest, DepthCollapsesModulesIntoOneBox) {
 }
 
 TEST(GraphToDotTest, HighlightsOutputsWithKeysAndGreysPrunedNodes) {
-  std::string dot = Dot({.output_keys = {{"layer1.0.relu", {"feat"}}},
-                         .kept = std::set<std::string>{"x", "conv1", "layer1.0.conv1",
-                                                       "layer1.0.relu"}});
+  std::string dot =
+      Dot({.output_keys = {{"layer1.0.relu", {"feat"}}},
+           .kept = std::set<std::string>{"x", "conv1", "layer1.0.conv1", "layer1.0.relu"}});
   EXPECT_THAT(dot, HasSubstr("n3 [label=\"layer1.0.relu\\naten::relu\\n=> feat\", "
                              "class=\"featx-output\""));
   for (const char* pruned : {"n4 [label=\"layer1.0.add", "n5 [label=\"layer1.1.conv1",
@@ -75,11 +75,12 @@ TEST(GraphToDotTest, HighlightsOutputsWithKeysAndGreysPrunedNodes) {
 }
 
 TEST(GraphToDotTest, CollapsedBoxKeepsKeysAndIsPrunedOnlyIfAllItsNodesAre) {
-  std::string dot = Dot({.depth = 2,
-                         .output_keys = {{"layer1.0.relu", {"a", "b"}}},
-                         .kept = std::set<std::string>{"x", "conv1", "layer1.0.conv1",
-                                                       "layer1.0.relu"}});
-  EXPECT_THAT(dot, HasSubstr("m0 [label=\"layer1.0\\n(3 nodes)\\n=> a, b\", class=\"featx-output\""));
+  std::string dot =
+      Dot({.depth = 2,
+           .output_keys = {{"layer1.0.relu", {"a", "b"}}},
+           .kept = std::set<std::string>{"x", "conv1", "layer1.0.conv1", "layer1.0.relu"}});
+  EXPECT_THAT(dot,
+              HasSubstr("m0 [label=\"layer1.0\\n(3 nodes)\\n=> a, b\", class=\"featx-output\""));
   EXPECT_THAT(dot, HasSubstr("m1 [label=\"layer1.1\\n(2 nodes)\", class=\"featx-pruned\""));
 }
 

@@ -8,24 +8,24 @@
 
 #include "codegen/e2e/append_in_branch_features.h"
 #include "codegen/e2e/boxed_features.h"
-#include "codegen/e2e/fpn_features.h"
-#include "codegen/e2e/frcnn_backbone_features.h"
-#include "codegen/e2e/lraspp_features.h"
-#include "codegen/e2e/scalars_features.h"
-#include "codegen/e2e/seg_dict_features.h"
-#include "codegen/e2e/tuples_features.h"
 #include "codegen/e2e/carried_shape_features.h"
 #include "codegen/e2e/chunk_in_place_features.h"
 #include "codegen/e2e/data_dependent_loop_features.h"
-#include "codegen/e2e/input_named_features_features.h"
-#include "codegen/e2e/negative_slice_features.h"
-#include "codegen/e2e/shadowed_weight_features.h"
 #include "codegen/e2e/efficientnet_b0_features.h"
+#include "codegen/e2e/fpn_features.h"
+#include "codegen/e2e/frcnn_backbone_features.h"
 #include "codegen/e2e/hostile_names_features.h"
+#include "codegen/e2e/input_named_features_features.h"
+#include "codegen/e2e/lraspp_features.h"
 #include "codegen/e2e/mobilenet_v3_large_features.h"
+#include "codegen/e2e/negative_slice_features.h"
 #include "codegen/e2e/resnet18_features.h"
+#include "codegen/e2e/scalars_features.h"
 #include "codegen/e2e/seed_cnn_features.h"
+#include "codegen/e2e/seg_dict_features.h"
+#include "codegen/e2e/shadowed_weight_features.h"
 #include "codegen/e2e/swin_t_features.h"
+#include "codegen/e2e/tuples_features.h"
 #include "codegen/e2e/vit_b_16_features.h"
 #include "codegen/runfiles.h"
 #include "featx.h"
@@ -83,8 +83,8 @@ void ExpectSame(const c10::Dict<std::string, at::Tensor>& actual,
 }
 
 template <typename Extractor>
-void Check(const std::string& stem, const std::string& model,
-           const std::vector<std::string>& nodes, std::vector<int64_t> shape) {
+void Check(const std::string& stem, const std::string& model, const std::vector<std::string>& nodes,
+           std::vector<int64_t> shape) {
   Extractor generated = Extractor::Load(Weights(stem));
   torch::manual_seed(1);
   at::Tensor x = torch::randn(shape);
@@ -271,8 +271,7 @@ TEST(GeneratedRegressionTest, LiteralListCarriedThroughALoop) {
 
 TEST(GeneratedRegressionTest, InputNamedFeatures) {
   CheckAgainstForward<e2e::InputFeatures>("input_named_features_features",
-                                          "input_named_features.pt", "relu",
-                                          {torch::randn({3})});
+                                          "input_named_features.pt", "relu", {torch::randn({3})});
 }
 
 // ---- the weights file

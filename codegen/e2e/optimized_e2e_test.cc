@@ -76,9 +76,8 @@ void ExpectClose(const c10::Dict<std::string, at::Tensor>& actual,
 // Runs the generated extractor on several input shapes, in turn and again,
 // so that prepacked contexts made for one shape are not used for another.
 template <typename Extractor>
-void Check(const std::string& stem, const std::string& model,
-           const std::vector<std::string>& nodes, const std::vector<std::vector<int64_t>>& shapes,
-           Layout layout = Layout::kNchw) {
+void Check(const std::string& stem, const std::string& model, const std::vector<std::string>& nodes,
+           const std::vector<std::vector<int64_t>>& shapes, Layout layout = Layout::kNchw) {
   Extractor generated = Extractor::Load(Weights(stem));
   torch::manual_seed(1);
   for (int round = 0; round < 2; ++round) {
@@ -122,8 +121,7 @@ TEST(OptimizedExtractorTest, ChannelsLastOutputs) {
 
 TEST(OptimizedExtractorTest, MobileNetV3LargeDepthwiseAndHardswish) {
   Check<e2e::OptMobileNetV3LargeFeatures>("opt_mobilenet_v3_large_features",
-                                          "mobilenet_v3_large_bn.pt",
-                                          {"features.6", "features.12"},
+                                          "mobilenet_v3_large_bn.pt", {"features.6", "features.12"},
                                           {{1, 3, 224, 224}, {2, 3, 160, 160}});
 }
 

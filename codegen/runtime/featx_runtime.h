@@ -19,6 +19,16 @@
 #ifndef FEATX_CODEGEN_RUNTIME_FEATX_RUNTIME_H_
 #define FEATX_CODEGEN_RUNTIME_FEATX_RUNTIME_H_
 
+#include <ATen/core/Dict.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/core/stack.h>
+#include <ATen/ops/conv2d.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/empty_like.h>
+#include <c10/util/Exception.h>
+#include <c10/util/Optional.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -30,16 +40,6 @@
 #include <tuple>
 #include <utility>
 #include <vector>
-
-#include <ATen/core/Dict.h>
-#include <ATen/core/Tensor.h>
-#include <ATen/core/dispatch/Dispatcher.h>
-#include <ATen/core/stack.h>
-#include <ATen/ops/conv2d.h>
-#include <ATen/ops/empty.h>
-#include <ATen/ops/empty_like.h>
-#include <c10/util/Exception.h>
-#include <c10/util/Optional.h>
 
 namespace featx_runtime {
 // As in a generated file: each copy is private to its translation unit.
@@ -119,8 +119,12 @@ bool Contains(const std::vector<int64_t>& list, int64_t x) {
 // featx:end
 
 // featx:section allany
-bool AllOf(const std::vector<bool>& v) { return std::all_of(v.begin(), v.end(), [](bool b) { return b; }); }
-bool AnyOf(const std::vector<bool>& v) { return std::any_of(v.begin(), v.end(), [](bool b) { return b; }); }
+bool AllOf(const std::vector<bool>& v) {
+  return std::all_of(v.begin(), v.end(), [](bool b) { return b; });
+}
+bool AnyOf(const std::vector<bool>& v) {
+  return std::any_of(v.begin(), v.end(), [](bool b) { return b; });
+}
 // featx:end
 
 // featx:section find
@@ -230,9 +234,12 @@ struct PrepackedOps {
 
 [[maybe_unused]] const PrepackedOps& Ops() {
   static const PrepackedOps ops = [] {
-    auto find = [](const char* name) { return c10::Dispatcher::singleton().findSchema({name, ""}); };
-    return PrepackedOps{find("mkldnn_prepacked::conv2d_prepack"), find("mkldnn_prepacked::conv2d_run"),
-                        find("prepacked::conv2d_clamp_prepack"), find("prepacked::conv2d_clamp_run")};
+    auto find = [](const char* name) {
+      return c10::Dispatcher::singleton().findSchema({name, ""});
+    };
+    return PrepackedOps{
+        find("mkldnn_prepacked::conv2d_prepack"), find("mkldnn_prepacked::conv2d_run"),
+        find("prepacked::conv2d_clamp_prepack"), find("prepacked::conv2d_clamp_run")};
   }();
   return ops;
 }
@@ -315,8 +322,14 @@ class PrepackedConv2d {
     }
     if (macs < 4e6 && ops.xnnpack_prepack && ops.xnnpack_run) {
       try {
-        torch::jit::Stack stack{s.weight, bias, s.stride, s.padding, s.dilation, s.groups,
-                                s.relu ? c10::IValue(at::Scalar(0.0)) : c10::IValue(), c10::IValue()};
+        torch::jit::Stack stack{s.weight,
+                                bias,
+                                s.stride,
+                                s.padding,
+                                s.dilation,
+                                s.groups,
+                                s.relu ? c10::IValue(at::Scalar(0.0)) : c10::IValue(),
+                                c10::IValue()};
         ops.xnnpack_prepack->callBoxed(&stack);
         return {stack[0], &*ops.xnnpack_run};
       } catch (const c10::Error&) {
@@ -326,9 +339,11 @@ class PrepackedConv2d {
     if (ops.onednn_prepack && ops.onednn_run) {
       try {
         // empty_like + copy_: .contiguous(ChannelsLast) leaves a 1x1 kernel NCHW.
-        at::Tensor weight = at::empty_like(s.weight, at::MemoryFormat::ChannelsLast).copy_(s.weight);
-        torch::jit::Stack stack{weight, bias, s.stride, s.padding, s.dilation, s.groups,
-                                x.sizes().vec(), std::string(s.relu ? "relu" : "none")};
+        at::Tensor weight =
+            at::empty_like(s.weight, at::MemoryFormat::ChannelsLast).copy_(s.weight);
+        torch::jit::Stack stack{
+            weight,     bias,     s.stride,        s.padding,
+            s.dilation, s.groups, x.sizes().vec(), std::string(s.relu ? "relu" : "none")};
         ops.onednn_prepack->callBoxed(&stack);
         return {stack[0], &*ops.onednn_run};
       } catch (const c10::Error&) {

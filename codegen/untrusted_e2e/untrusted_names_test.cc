@@ -33,11 +33,14 @@ const std::vector<std::string> kReturnNodes = {
     "blocks.we-ird:end */ comment",
     "blocks.#include <cstdlib>:// line comment",
     "blocks.a//b:#include <cstdlib>",
-    "blocks.a*/b:\xc3\xbcn\xc3\xaf" "code \xd0\xba\xd0\xbb\xd1\x8e\xd1\x87",
+    "blocks.a*/b:\xc3\xbcn\xc3\xaf"
+    "code \xd0\xba\xd0\xbb\xd1\x8e\xd1\x87",
     "blocks.x /* y:a-b",
     "blocks.template:a_b",
-    "blocks.a?" "?/:a.b",
-    "blocks.EOF:tri?" "?/",
+    "blocks.a?"
+    "?/:a.b",
+    "blocks.EOF:tri?"
+    "?/",
     "blocks.NULL:EOF",
     "blocks.we_ird",
     "mul:errno",
@@ -55,9 +58,22 @@ std::vector<std::string> Keys() {
 }
 
 // Module, parameter and buffer names of the model (fixtures/untrusted_names_models.py).
-const std::vector<std::string> kModelNames = {
-    "namespace", "int", "0conv", "we-ird", "#include <cstdlib>", "a//b", "a*/b", "x /* y",
-    "template", "a?" "?/", "EOF", "NULL", "we_ird", "#include <cstdio>", "0scale */ //"};
+const std::vector<std::string> kModelNames = {"namespace",
+                                              "int",
+                                              "0conv",
+                                              "we-ird",
+                                              "#include <cstdlib>",
+                                              "a//b",
+                                              "a*/b",
+                                              "x /* y",
+                                              "template",
+                                              "a?"
+                                              "?/",
+                                              "EOF",
+                                              "NULL",
+                                              "we_ird",
+                                              "#include <cstdio>",
+                                              "0scale */ //"};
 
 std::string Read(const std::string& runfile) {
   std::string path = featx::FindRunfile("featx/codegen/untrusted_e2e/" + runfile, nullptr);
@@ -99,16 +115,26 @@ std::string Decode(const std::string& body) {
       int v = 0;
       while (i + 1 < body.size() && std::isxdigit(static_cast<unsigned char>(body[i + 1]))) {
         char h = body[++i];
-        v = v * 16 + (std::isdigit(static_cast<unsigned char>(h)) ? h - '0' : (h | 0x20) - 'a' + 10);
+        v = v * 16 +
+            (std::isdigit(static_cast<unsigned char>(h)) ? h - '0' : (h | 0x20) - 'a' + 10);
       }
       out += static_cast<char>(v);
     } else {
       switch (c) {
-        case 'n': out += '\n'; break;
-        case 't': out += '\t'; break;
-        case 'r': out += '\r'; break;
-        case '0': out += '\0'; break;
-        default: out += c;  // \" \\ \' \?
+        case 'n':
+          out += '\n';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case '0':
+          out += '\0';
+          break;
+        default:
+          out += c;  // \" \\ \' \?
       }
     }
   }
@@ -282,7 +308,8 @@ void ExpectSame(const c10::Dict<std::string, at::Tensor>& got,
 }
 
 std::string Weights(const std::string& stem) {
-  std::string path = featx::FindRunfile("featx/codegen/untrusted_e2e/" + stem + ".weights", nullptr);
+  std::string path =
+      featx::FindRunfile("featx/codegen/untrusted_e2e/" + stem + ".weights", nullptr);
   EXPECT_FALSE(path.empty()) << stem;
   return path;
 }

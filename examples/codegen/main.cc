@@ -21,8 +21,8 @@ namespace {
 // Loads an extractor from its weights runfile ("featx/<package>/<stem>.weights")
 // and prints the features it computes for `input`.
 template <typename Extractor>
-bool Run(const char* title, const std::string& weights_runfile,
-         const at::Tensor& input, const char* argv0) {
+bool Run(const char* title, const std::string& weights_runfile, const at::Tensor& input,
+         const char* argv0) {
   std::string weights = featx::FindRunfile(weights_runfile, argv0);
   if (weights.empty()) {
     std::cerr << "codegen: runfile " << weights_runfile << " not found\n";
@@ -42,14 +42,12 @@ bool Run(const char* title, const std::string& weights_runfile,
 int main(int /*argc*/, char** argv) {
   c10::InferenceMode inference;
   try {
-    bool ok = Run<examples::SeedCnnFeatures>(
-        "examples::SeedCnnFeatures on zeros",
-        "featx/examples/codegen/seed_cnn_features.weights",
-        at::zeros({1, 3, 32, 32}), argv[0]);
-    ok = ok && Run<vision::ResNet18Features>(
-                   "vision::ResNet18Features on zeros",
-                   "featx/examples/codegen/resnet18_features.weights",
-                   at::zeros({1, 3, 224, 224}), argv[0]);
+    bool ok = Run<examples::SeedCnnFeatures>("examples::SeedCnnFeatures on zeros",
+                                             "featx/examples/codegen/seed_cnn_features.weights",
+                                             at::zeros({1, 3, 32, 32}), argv[0]);
+    ok = ok && Run<vision::ResNet18Features>("vision::ResNet18Features on zeros",
+                                             "featx/examples/codegen/resnet18_features.weights",
+                                             at::zeros({1, 3, 224, 224}), argv[0]);
     return ok ? 0 : 1;
   } catch (const c10::Error& e) {
     std::cerr << "codegen: " << e.what_without_backtrace() << "\n";

@@ -1,6 +1,8 @@
 // The extractor generated from featx's seed CNN (four ConvBlocks, each doubling
 // 64 channels and halving the feature map) returns each block's output.
 
+#include "seed_cnn_features.h"
+
 #include <string>
 #include <vector>
 
@@ -8,15 +10,14 @@
 #include "c10/core/InferenceMode.h"
 #include "codegen/runfiles.h"
 #include "gtest/gtest.h"
-#include "seed_cnn_features.h"
 
 namespace {
 
 using Shape = std::vector<int64_t>;
 
 consumer::SeedCnnFeatures LoadExtractor() {
-  std::string weights = featx::FindRunfile(
-      "featx_consumer/seed_cnn_features.weights", /*argv0=*/nullptr);
+  std::string weights =
+      featx::FindRunfile("featx_consumer/seed_cnn_features.weights", /*argv0=*/nullptr);
   EXPECT_FALSE(weights.empty()) << "seed_cnn_features.weights is not a runfile";
   return consumer::SeedCnnFeatures::Load(weights);
 }
@@ -34,8 +35,7 @@ TEST(SeedCnnFeaturesTest, FieldsHaveEachBlocksShape) {
 TEST(SeedCnnFeaturesTest, ToDictKeepsReturnNodesOrderAndKeys) {
   c10::InferenceMode inference;
   consumer::SeedCnnFeatures extractor = LoadExtractor();
-  c10::Dict<std::string, at::Tensor> out =
-      extractor(at::zeros({1, 3, 32, 32})).ToDict();
+  c10::Dict<std::string, at::Tensor> out = extractor(at::zeros({1, 3, 32, 32})).ToDict();
   std::vector<std::string> keys;
   std::vector<Shape> shapes;
   for (const auto& item : out) {
@@ -43,8 +43,8 @@ TEST(SeedCnnFeaturesTest, ToDictKeepsReturnNodesOrderAndKeys) {
     shapes.push_back(item.value().sizes().vec());
   }
   EXPECT_EQ(keys, (std::vector<std::string>{"block0", "block1", "block2", "block3"}));
-  EXPECT_EQ(shapes, (std::vector<Shape>{
-                        {1, 64, 16, 16}, {1, 128, 8, 8}, {1, 256, 4, 4}, {1, 512, 2, 2}}));
+  EXPECT_EQ(shapes,
+            (std::vector<Shape>{{1, 64, 16, 16}, {1, 128, 8, 8}, {1, 256, 4, 4}, {1, 512, 2, 2}}));
 }
 
 }  // namespace
