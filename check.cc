@@ -230,26 +230,49 @@ ValueCheck Summary(const std::vector<ValueCheck>& parts) {
   return s;
 }
 
+// Puts a module in eval mode for its lifetime, then gives every submodule its
+// own training flag back. (Module::train(bool) sets one flag on all of them,
+// which would put a model's eval-mode submodules into train mode.)
+class EvalModeScope {
+ public:
+  explicit EvalModeScope(const torch::jit::Module& m) {
+    for (const torch::jit::Module& sub : m.modules()) flags_.emplace_back(sub, sub.is_training());
+    torch::jit::Module(m).eval();
+  }
+  EvalModeScope(const EvalModeScope&) = delete;
+  EvalModeScope& operator=(const EvalModeScope&) = delete;
+  ~EvalModeScope() {
+    for (auto& [sub, training] : flags_) {
+      if (sub.type()->hasAttribute("training")) sub._ivalue()->setAttr("training", training);
+    }
+  }
+
+ private:
+  std::vector<std::pair<torch::jit::Module, bool>> flags_;
+};
+
 absl::StatusOr<CheckReport> Check(const torch::jit::Module& model, const ExtractorSpec& spec,
                                   torch::jit::Module extractor,
                                   const std::vector<c10::IValue>& inputs) {
   std::vector<std::string> keys;
   ASSIGN_OR_RETURN(torch::jit::Module reference, ReferenceModule(model, spec, &keys));
-  torch::jit::Module original = model;  // a handle: restore its mode afterwards
-  bool was_training = original.is_training();
-  original.eval();
-  absl::StatusOr<c10::IValue> want = Forward(original, inputs, "the model");
-  original.train(was_training);
+  torch::jit::Module original = model;  // a handle on the same module
+  absl::StatusOr<c10::IValue> want;
+  {
+    EvalModeScope eval_mode(original);
+    want = Forward(original, inputs, "the model");
+  }
   if (!want.ok()) return want.status();
   std::vector<std::pair<std::string, at::Tensor>> want_parts;
   RETURN_IF_ERROR(FlattenValue("forward", *want, &want_parts));
   reference.eval();
   ASSIGN_OR_RETURN(c10::IValue ref_out, Forward(reference, inputs, "the traced graph"));
   c10::Dict<std::string, at::Tensor> ref = ToTensorDict(ref_out);
-  bool extractor_training = extractor.is_training();
-  extractor.eval();
-  absl::StatusOr<c10::IValue> got_out = Forward(extractor, inputs, "the extractor");
-  extractor.train(extractor_training);
+  absl::StatusOr<c10::IValue> got_out;
+  {
+    EvalModeScope eval_mode(extractor);
+    got_out = Forward(extractor, inputs, "the extractor");
+  }
   if (!got_out.ok()) return got_out.status();
   if (!got_out->isGenericDict()) {
     return absl::InvalidArgumentError("the extractor does not return Dict[str, Tensor]");

@@ -9,11 +9,14 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <utility>
 
+#include "ATen/Functions.h"
+#include "ATen/core/dispatch/Dispatcher.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -202,6 +205,8 @@ absl::StatusOr<torch::jit::Module> CreateFeatureExtractor(const torch::jit::Modu
   if (!spec.optimize_for_inference) return extractor;
   try {
     extractor.eval();
+    // freeze clones the extractor into the model's compilation unit.
+    std::lock_guard<std::mutex> lock(CompilationUnitMutex());
     torch::jit::Module frozen = torch::jit::freeze(extractor);
     return torch::jit::optimize_for_inference(frozen);
   } catch (const c10::Error& e) {

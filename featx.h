@@ -95,7 +95,9 @@ absl::Status CheckReturnNodesSyntax(absl::string_view comma_separated);
 // and holds copies of only the parameters and submodules it uses; `model` is
 // not changed. Unlike torchvision, a returned tensor is not overwritten by a
 // later in-place op (see pruning.h for what counts as one). Errors: NotFound for an unknown query
-// (with the closest names), InvalidArgument for bad specs, repeated keys or non-tensor nodes.
+// (with the closest names), InvalidArgument for bad specs, repeated keys or non-tensor nodes. Safe
+// to call from several threads at once, on one model too
+// (//reliability:concurrency_test).
 absl::StatusOr<torch::jit::Module> CreateFeatureExtractor(const torch::jit::Module& model,
                                                           const ExtractorSpec& spec);
 

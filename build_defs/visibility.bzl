@@ -15,7 +15,8 @@ below it, never above:
     2  LibTorch   //tracer, //codegen (:torchscript)       LibTorch
     3  API        //:featx                                 public
     4  users      //tools //examples //benchmarks //corpus
-                  //codegen/e2e //codegen/effects_e2e      (nobody depends on them)
+                  //codegen/e2e //codegen/effects_e2e
+                  //reliability                            (nobody depends on them)
 
 //codegen holds both back ends, so it is listed in layers 1 and 2; that
 :cpp uses no LibTorch is checked by //build_defs:layers_test.

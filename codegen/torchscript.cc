@@ -668,12 +668,18 @@ absl::StatusOr<torch::jit::Module> BuildTorchScriptExtractor(const torch::jit::M
   RETURN_IF_ERROR(CheckNoDeadCode(*train.graph));
   RETURN_IF_ERROR(CheckNoDeadCode(*eval.graph));
   try {
+    std::lock_guard<std::mutex> lock(CompilationUnitMutex());
     return Build(model, train, eval);
   } catch (const c10::Error& e) {
     std::string what = e.what_without_backtrace();
     return absl::InternalError(absl::StrCat("building the TorchScript extractor failed: ",
                                             what.substr(0, what.find('\n'))));
   }
+}
+
+std::mutex& CompilationUnitMutex() {
+  static auto* mu = new std::mutex;
+  return *mu;
 }
 
 }  // namespace featx

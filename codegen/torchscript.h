@@ -17,6 +17,7 @@
 #ifndef FEATX_CODEGEN_TORCHSCRIPT_H_
 #define FEATX_CODEGEN_TORCHSCRIPT_H_
 
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -37,10 +38,18 @@ struct ModeGraph {
 // Builds the extractor from graphs traced from `model`. The new module starts
 // in the mode `model` is in. `model` is not changed (its compilation unit
 // gains the new classes). Unimplemented names a node the back end cannot emit;
-// FailedPrecondition if a graph has dead code.
+// FailedPrecondition if a graph has dead code. Safe to call from several
+// threads at once, on one model too (it holds CompilationUnitMutex()).
 absl::StatusOr<torch::jit::Module> BuildTorchScriptExtractor(const torch::jit::Module& model,
                                                              const ModeGraph& train,
                                                              const ModeGraph& eval);
+
+// Held while featx adds classes and functions to a model's compilation unit
+// (BuildTorchScriptExtractor; Module::clone and torch::jit::freeze do it too).
+// LibTorch's CompilationUnit has no lock of its own, and every extractor of a
+// model is registered in that model's unit, so two threads making extractors
+// of one model would otherwise race on it.
+std::mutex& CompilationUnitMutex();
 
 }  // namespace featx
 
