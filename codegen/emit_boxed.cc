@@ -71,11 +71,11 @@ void BodyEmitter::EmitBoxedLookup(const Node& n, const OperatorSchema& schema,
            {"overload", overload},
            {"missing", StringLiteral(absl::StrCat("operator ", n.target(), " is not registered"))}},
           R"cc(static torch::jit::Operation $op$ = [] {
-                 auto found = torch::jit::findOperatorFor(c10::OperatorName($name$, $overload$));
-                 TORCH_CHECK(found != nullptr, $missing$);
-                 return found->getOperation();
-               }();
-          )cc");
+  auto found = torch::jit::findOperatorFor(c10::OperatorName($name$, $overload$));
+  TORCH_CHECK(found != nullptr, $missing$);
+  return found->getOperation();
+}();
+)cc");
 }
 
 absl::Status BodyEmitter::EmitBoxed(const Node& n, const OperatorSchema& schema,
