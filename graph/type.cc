@@ -90,7 +90,12 @@ class TypeParser {
     }
     size_t n = 0;
     while (n < text_->size() && IsNameChar((*text_)[n])) ++n;
-    if (n == 0) return Error("expected a type");
+    // A name starts with a letter or '_' ("2" is no type: Optional[2] would
+    // print as a sized list's suffix and not read back).
+    if (n == 0 || absl::ascii_isdigit(static_cast<unsigned char>((*text_)[0])) ||
+        (*text_)[0] == '.') {
+      return Error("expected a type");
+    }
     std::string name(text_->substr(0, n));
     text_->remove_prefix(n);
     char open = 0;

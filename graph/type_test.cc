@@ -73,6 +73,11 @@ TEST(TypeTest, RejectsMalformedTypes) {
               HasSubstr("unexpected 'junk'"));
   EXPECT_EQ(ParseType("").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseType("Optional").status().code(), absl::StatusCode::kInvalidArgument);
+  // A name starts with a letter or '_': "2?" would print as Optional[2], which
+  // reads as a sized list (found by //fuzz:graph_text_fuzzer).
+  EXPECT_EQ(ParseType("2?").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseType(".x").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(ParseType("__torch__.m.Point?").ok());
 }
 
 TEST(TypeTest, ConsumeTypeStopsAfterTheType) {
