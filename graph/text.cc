@@ -213,7 +213,17 @@ class LineParser {
   }
 
   // Arguments up to and including the closing `close`.
+  // Lists and tuples nest by recursion: bounded, so "[[[[..." is an error,
+  // not a stack overflow.
   absl::StatusOr<std::vector<Argument>> ReadArgs(char close) {
+    if (depth_ >= kMaxDepth) return Error("arguments nested too deeply");
+    ++depth_;
+    absl::StatusOr<std::vector<Argument>> args = ReadArgList(close);
+    --depth_;
+    return args;
+  }
+
+  absl::StatusOr<std::vector<Argument>> ReadArgList(char close) {
     std::vector<Argument> args;
     if (Consume(absl::string_view(&close, 1))) return args;
     while (true) {
@@ -261,6 +271,8 @@ class LineParser {
   }
 
  private:
+  static constexpr int kMaxDepth = 100;
+  int depth_ = 0;
   absl::string_view rest_;
   const absl::flat_hash_map<std::string, Node*>& ids_;
 };

@@ -59,8 +59,14 @@ class TypeParser {
   explicit TypeParser(absl::string_view* text) : text_(text) {}
 
   absl::StatusOr<Type> Full() {
-    ASSIGN_OR_RETURN(Type t, Base());
-    return Suffixes(std::move(t));
+    // Types nest by recursion: bound it, so "((((..." is an error, not a
+    // stack overflow (found by //fuzz:graph_text_fuzzer).
+    if (depth_ >= kMaxDepth) return Error("type nested too deeply");
+    ++depth_;
+    absl::StatusOr<Type> t = Base();
+    if (t.ok()) t = Suffixes(*std::move(t));
+    --depth_;
+    return t;
   }
 
   absl::StatusOr<Type> Suffixes(Type t) {
@@ -179,7 +185,9 @@ class TypeParser {
         absl::StrCat("bad type: ", what, " at '", text_->substr(0, 30), "'"));
   }
 
+  static constexpr int kMaxDepth = 100;
   absl::string_view* text_;
+  int depth_ = 0;
 };
 
 }  // namespace

@@ -78,6 +78,10 @@ TEST(TypeTest, RejectsMalformedTypes) {
   EXPECT_EQ(ParseType("2?").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseType(".x").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(ParseType("__torch__.m.Point?").ok());
+  // Nesting is bounded: an error, not a stack overflow (fuzzer finding).
+  EXPECT_THAT(std::string(ParseType(std::string(100000, '(')).status().message()),
+              HasSubstr("nested too deeply"));
+  EXPECT_TRUE(ParseType("List[List[List[Optional[Tuple[int, Dict[str, Tensor]]]]]]").ok());
 }
 
 TEST(TypeTest, ConsumeTypeStopsAfterTheType) {
