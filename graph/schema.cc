@@ -298,7 +298,17 @@ class SchemaParser {
   }
 
   // None, True, False, numbers, "strings" or 'strings', [lists], (tuples).
+  // Nested list and tuple defaults recurse: bounded, so "[[[[..." is an
+  // error, not a stack overflow.
   absl::StatusOr<Argument> ReadLiteral() {
+    if (depth_ >= kMaxDepth) return Error("default value nested too deeply");
+    ++depth_;
+    absl::StatusOr<Argument> literal = ReadLiteralUnbounded();
+    --depth_;
+    return literal;
+  }
+
+  absl::StatusOr<Argument> ReadLiteralUnbounded() {
     SkipSpace();
     if (rest_.empty()) return Error("expected a default value");
     char c = rest_[0];
@@ -349,6 +359,8 @@ class SchemaParser {
   }
 
   absl::string_view text_;
+  static constexpr int kMaxDepth = 100;
+  int depth_ = 0;
   absl::string_view rest_;
 };
 

@@ -139,5 +139,11 @@ TEST(SchemaTest, RejectsMalformedSchemas) {
               HasSubstr("expected ')'"));
 }
 
+TEST(ParseSchemaTest, DeeplyNestedDefaultIsAnError) {
+  std::string text = "aten::f(int[] x=" + std::string(100000, '[') + ") -> Tensor";
+  absl::StatusOr<OperatorSchema> s = ParseSchema(text);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace featx
