@@ -4,12 +4,18 @@
 # invariant or a leak fails the script, naming the saved input; add it under
 # fuzz/testdata/<target>/ once fixed (fuzz/README.md). .ci/run calls it.
 #
+# The mutation seed is fixed (FEATX_FUZZ_SEED, default 1) so that CI follows
+# the same path on every run and a green CI is not luck: before landing, run
+# the same seed much longer than CI does (fuzz/README.md). FEATX_FUZZ_SEED=0
+# lets libFuzzer pick a random seed, to explore.
+#
 # The clang build gets its own output base, so the default (gcc) output base
 # keeps its toolchain and analysis cache; both share the disk cache.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 readonly SECONDS_EACH=${1:-30}
 readonly OUTPUT_BASE=${FEATX_FUZZ_OUTPUT_BASE:-${XDG_CACHE_HOME:-$HOME/.cache}/featx/fuzz-output-base}
+readonly SEED=${FEATX_FUZZ_SEED:-1}
 readonly TARGETS=(return_nodes graph_text model)
 
 bazel_fuzz() {
@@ -35,14 +41,14 @@ for target in "${TARGETS[@]}"; do
   fi
   existing=()
   for s in "${seeds[@]}"; do [[ -d $s ]] && existing+=("$s"); done
-  echo "fuzz: $target for ${SECONDS_EACH}s" >&2
+  echo "fuzz: $target for ${SECONDS_EACH}s, seed $SEED" >&2
   # LibTorch allocates process-lifetime objects that LeakSanitizer would
   # report once per run; leaks are not what these targets look for.
   # -timeout=120: LibTorch's TorchScript parser takes ~7 s of CPU (18 s under
   # ASan, minutes on a loaded machine) on some mutated code records
   # (testdata/model/slow_code_record_parse.pt); slow, not a crash.
   if ! ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 \
-      "$bin/fuzz/${target}_fuzzer" -max_total_time="$SECONDS_EACH" -timeout=120 -rss_limit_mb=4096 \
+      "$bin/fuzz/${target}_fuzzer" -max_total_time="$SECONDS_EACH" -seed="$SEED" -timeout=120 -rss_limit_mb=4096 \
       -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" "${existing[@]}" \
       >"$work/$target/log" 2>&1; then
     echo "fuzz: $target FOUND A CRASH; last lines:" >&2

@@ -69,22 +69,29 @@ class TypeParser {
     return t;
   }
 
+  // Height of a type's tree: 1 for a leaf. Suffixes nest without recursing
+  // ("T???" is Optional[Optional[Optional[T]]]), so the bound checks it too.
+  static int Height(const Type& t) {
+    int h = 0;
+    for (const Type& c : t.contained()) h = std::max(h, Height(c));
+    return h + 1;
+  }
+
   absl::StatusOr<Type> Suffixes(Type t) {
-    // Suffixes follow the type directly: "Tensor?[]", not "Tensor ?".
+    // Suffixes follow the type directly: "Tensor?[]", not "Tensor ?". Each
+    // one nests the type a level deeper, and the printed form nests by
+    // recursion (Optional[...]), so suffixes count toward the bound too.
+    int height = depth_ - 1 + Height(t);
     while (true) {
-      if (absl::ConsumePrefix(text_, "?")) {
-        t = Type::Optional(std::move(t));
-        continue;
-      }
+      bool optional = absl::StartsWith(*text_, "?");
       // "[]" or "[N]"; not "[" followed by anything else.
       size_t n = 1;
       while (n < text_->size() && absl::ascii_isdigit(static_cast<unsigned char>((*text_)[n]))) ++n;
-      if (!text_->empty() && (*text_)[0] == '[' && n < text_->size() && (*text_)[n] == ']') {
-        text_->remove_prefix(n + 1);
-        t = Type::List(std::move(t));
-        continue;
-      }
-      return t;
+      bool list = absl::StartsWith(*text_, "[") && n < text_->size() && (*text_)[n] == ']';
+      if (!optional && !list) return t;
+      if (++height > kMaxDepth) return Error("type nested too deeply");
+      text_->remove_prefix(optional ? 1 : n + 1);
+      t = optional ? Type::Optional(std::move(t)) : Type::List(std::move(t));
     }
   }
 

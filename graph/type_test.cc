@@ -82,6 +82,17 @@ TEST(TypeTest, RejectsMalformedTypes) {
   EXPECT_THAT(std::string(ParseType(std::string(100000, '(')).status().message()),
               HasSubstr("nested too deeply"));
   EXPECT_TRUE(ParseType("List[List[List[Optional[Tuple[int, Dict[str, Tensor]]]]]]").ok());
+  // Suffixes nest too: "T???..." deeper than the bound would print as
+  // Optional[Optional[...]] and not read back (fuzzer finding).
+  EXPECT_THAT(std::string(ParseType("T" + std::string(120, '?')).status().message()),
+              HasSubstr("nested too deeply"));
+  EXPECT_THAT(std::string(ParseType("List[T" + std::string(99, '?') + "]").status().message()),
+              HasSubstr("nested too deeply"));
+  absl::StatusOr<Type> deepest = ParseType("T" + std::string(99, '?'));
+  ASSERT_TRUE(deepest.ok()) << deepest.status();
+  absl::StatusOr<Type> again = ParseType(deepest->ToString());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *deepest);
 }
 
 TEST(TypeTest, ConsumeTypeStopsAfterTheType) {
