@@ -14,7 +14,11 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 readonly SECONDS_EACH=${1:-30}
-readonly OUTPUT_BASE=${FEATX_FUZZ_OUTPUT_BASE:-${XDG_CACHE_HOME:-$HOME/.cache}/featx/fuzz-output-base}
+# One output base per checkout, as Bazel's own default is: external
+# repositories link into the workspace (@absl's BUILD file), so a base shared by
+# two checkouts keeps pointing into the first, even after it is deleted.
+workspace_hash=$(pwd -P | md5sum | cut -c1-12)
+readonly OUTPUT_BASE=${FEATX_FUZZ_OUTPUT_BASE:-${XDG_CACHE_HOME:-$HOME/.cache}/featx/fuzz-output-base-$workspace_hash}
 readonly SEED=${FEATX_FUZZ_SEED:-1}
 readonly TARGETS=(return_nodes graph_text model)
 
