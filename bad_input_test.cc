@@ -95,6 +95,24 @@ TEST(BadModelFileTest, ZipThatIsNotTorchScriptIsInvalidArgument) {
   ExpectUserFacing(m.status());
 }
 
+// Zips LibTorch's reader would throw on after opening them (leaking its state):
+// featx's own layout check answers first (model_file.h).
+TEST(BadModelFileTest, ZipsNotLaidOutAsTorchScriptAreInvalidArgument) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"flat_zip", "its first record 'arr_0.npy' is not in a folder"},
+      {"empty_zip", "it has no records"},
+      {"no_version_zip", "it has no 'archive/version' record"},
+  };
+  for (const auto& [name, reason] : cases) {
+    absl::StatusOr<torch::jit::Module> m = LoadModel(absl::StrCat(kDir, name, ".pt"));
+    EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument) << name;
+    EXPECT_THAT(std::string(m.status().message()),
+                HasSubstr(absl::StrCat(
+                    name, ".pt' is a zip archive but not a TorchScript file: ", reason)));
+    ExpectUserFacing(m.status());
+  }
+}
+
 // Each corrupted record, with the first line of LibTorch's own message.
 TEST(BadModelFileTest, CorruptedRecordsAreInvalidArgumentQuotingLibTorch) {
   const std::vector<std::pair<std::string, std::string>> cases = {

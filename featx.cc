@@ -28,6 +28,7 @@
 #include "codegen/torchscript.h"
 #include "codegen/weights_writer.h"
 #include "graph/text.h"
+#include "model_file.h"
 #include "naming/naming.h"
 #include "naming/select.h"
 #include "passes/fold_batchnorm.h"
@@ -244,6 +245,9 @@ absl::StatusOr<torch::jit::Module> LoadModel(const std::string& path) {
     return absl::InvalidArgumentError(
         absl::StrCat("model file '", path, "' is empty (0 bytes), not a TorchScript file"));
   }
+  // Layouts LibTorch's reader would throw on after opening the zip, leaking
+  // its state (model_file.h).
+  RETURN_IF_ERROR(CheckTorchScriptZipLayout(path));
   try {
     return torch::jit::load(path);
   } catch (const std::exception& e) {

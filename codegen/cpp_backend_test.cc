@@ -8,11 +8,11 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "gmock/gmock.h"
 #include "graph/schema.h"
 #include "graph/text.h"
-#include "naming/naming.h"
-#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "naming/naming.h"
 
 namespace featx {
 namespace {

@@ -1,0 +1,85 @@
+// Tests for CheckTorchScriptZipLayout (model_file.h) on the zips of
+// fixtures/bad_input_models.py: the layouts LibTorch's reader throws on after
+// opening the archive are rejected with their reason; everything else
+// (TorchScript, truncated, not a zip) is left to LibTorch.
+#include "model_file.h"
+
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "absl/status/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace featx {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kDir[] = "fixtures/bad_input/";
+
+std::string Fixture(const std::string& name) { return kDir + name + ".pt"; }
+
+std::string WriteTemp(const std::string& name, const std::string& bytes) {
+  std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path, std::ios::binary) << bytes;
+  return path;
+}
+
+std::string ReadBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+TEST(CheckTorchScriptZipLayoutTest, TorchScriptArchivesPass) {
+  EXPECT_TRUE(CheckTorchScriptZipLayout(Fixture("tiny")).ok());
+  EXPECT_TRUE(CheckTorchScriptZipLayout(Fixture("no_forward")).ok());
+  // Corrupted inside a record, but laid out as TorchScript: LibTorch's to judge.
+  EXPECT_TRUE(CheckTorchScriptZipLayout(Fixture("data_flipped")).ok());
+  EXPECT_TRUE(CheckTorchScriptZipLayout(Fixture("plain_zip")).ok());
+}
+
+TEST(CheckTorchScriptZipLayoutTest, WhatIsNotAReadableZipIsLeftToLibTorch) {
+  std::string tiny = ReadBytes(Fixture("tiny"));
+  ASSERT_GT(tiny.size(), 1000u);
+  for (size_t keep : {size_t{10}, tiny.size() / 2, tiny.size() - 1}) {
+    EXPECT_TRUE(CheckTorchScriptZipLayout(WriteTemp("cut.pt", tiny.substr(0, keep))).ok()) << keep;
+  }
+  EXPECT_TRUE(CheckTorchScriptZipLayout(WriteTemp("text.pt", "this is not a model\n")).ok());
+  EXPECT_TRUE(CheckTorchScriptZipLayout(WriteTemp("empty.pt", "")).ok());
+  // A signature with a directory past the end of the file.
+  std::string bogus = std::string("PK\x05\x06", 4) + std::string(6, '\0') +
+                      std::string("\x01\x00\x10\x00\x00\x00\xf0\xff\xff\x00\x00\x00", 12);
+  EXPECT_TRUE(CheckTorchScriptZipLayout(WriteTemp("bogus.pt", bogus)).ok());
+}
+
+TEST(CheckTorchScriptZipLayoutTest, RecordsOutsideAFolderAreRejected) {
+  absl::Status s = CheckTorchScriptZipLayout(Fixture("flat_zip"));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(s.message()),
+            "'fixtures/bad_input/flat_zip.pt' is a zip archive but not a TorchScript file: its "
+            "first record 'arr_0.npy' is not in a folder (TorchScript keeps every record under "
+            "one, as in 'model/data.pkl')");
+}
+
+TEST(CheckTorchScriptZipLayoutTest, AnEmptyZipIsRejected) {
+  absl::Status s = CheckTorchScriptZipLayout(Fixture("empty_zip"));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("not a TorchScript file: it has no records"));
+}
+
+TEST(CheckTorchScriptZipLayoutTest, AFolderWithoutVersionIsRejected) {
+  absl::Status s = CheckTorchScriptZipLayout(Fixture("no_version_zip"));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("not a TorchScript file: it has no 'archive/version' record"));
+}
+
+TEST(CheckTorchScriptZipLayoutTest, AMissingFileIsNotFound) {
+  EXPECT_EQ(CheckTorchScriptZipLayout(kDir + std::string("nosuch.pt")).code(),
+            absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace featx
