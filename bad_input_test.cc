@@ -102,6 +102,7 @@ TEST(BadModelFileTest, ZipsNotLaidOutAsTorchScriptAreInvalidArgument) {
       {"flat_zip", "its first record 'arr_0.npy' is not in a folder"},
       {"empty_zip", "it has no records"},
       {"no_version_zip", "it has no 'archive/version' record"},
+      {"version_not_number_zip", "its version record 'archive/version' holds 'abc\\n'"},
   };
   for (const auto& [name, reason] : cases) {
     absl::StatusOr<torch::jit::Module> m = LoadModel(absl::StrCat(kDir, name, ".pt"));
@@ -111,6 +112,12 @@ TEST(BadModelFileTest, ZipsNotLaidOutAsTorchScriptAreInvalidArgument) {
                     name, ".pt' is a zip archive but not a TorchScript file: ", reason)));
     ExpectUserFacing(m.status());
   }
+  // A model saved by a newer PyTorch: the version LibTorch's reader refuses.
+  absl::StatusOr<torch::jit::Module> m = LoadModel(absl::StrCat(kDir, "newer_version_zip.pt"));
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(m.status().message()),
+              HasSubstr("newer_version_zip.pt' is in TorchScript file format version 99; this "
+                        "LibTorch reads versions 1 to 10"));
 }
 
 // Each corrupted record, with the first line of LibTorch's own message.

@@ -23,6 +23,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "base/status_macros.h"
+#include "caffe2/serialize/versions.h"
 #include "codegen/cpp.h"
 #include "codegen/cpp_backend.h"
 #include "codegen/torchscript.h"
@@ -247,7 +248,8 @@ absl::StatusOr<torch::jit::Module> LoadModel(const std::string& path) {
   }
   // Layouts LibTorch's reader would throw on after opening the zip, leaking
   // its state (model_file.h).
-  RETURN_IF_ERROR(CheckTorchScriptZipLayout(path));
+  RETURN_IF_ERROR(CheckTorchScriptZipLayout(path, caffe2::serialize::kMinSupportedFileFormatVersion,
+                                            caffe2::serialize::kMaxSupportedFileFormatVersion));
   try {
     return torch::jit::load(path);
   } catch (const std::exception& e) {

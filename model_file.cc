@@ -6,10 +6,12 @@
 #include <optional>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 
 namespace featx {
 
@@ -46,9 +48,16 @@ std::string Quoted(absl::string_view name) {
   return absl::StrCat("'", escaped, name.size() > 80 ? "...'" : "'");
 }
 
-// The names in the central directory, or nullopt where the archive is not
-// one this check can read (not a zip, damaged, ZIP64): LibTorch decides then.
-std::optional<std::vector<std::string>> RecordNames(std::ifstream& in, uint64_t file_size) {
+struct Record {
+  std::string name;
+  uint32_t method;  // 0: stored
+  uint64_t compressed_size;
+  uint64_t local_header_offset;
+};
+
+// The central directory's records, or nullopt where the archive is not one
+// this check can read (not a zip, damaged, ZIP64): LibTorch decides then.
+std::optional<std::vector<Record>> Records(std::ifstream& in, uint64_t file_size) {
   if (file_size < kEndSize) return std::nullopt;
   size_t tail_size = static_cast<size_t>(std::min<uint64_t>(file_size, kEndSize + kMaxComment));
   std::optional<std::string> tail = ReadAt(in, file_size - tail_size, tail_size);
@@ -69,7 +78,7 @@ std::optional<std::vector<std::string>> RecordNames(std::ifstream& in, uint64_t 
   if (directory_offset + directory_size > file_size) return std::nullopt;
   std::optional<std::string> directory = ReadAt(in, directory_offset, directory_size);
   if (!directory.has_value()) return std::nullopt;
-  std::vector<std::string> names;
+  std::vector<Record> records;
   size_t at = 0;
   for (uint32_t i = 0; i < count; ++i) {
     if (at + kCentralSize > directory->size() || Le(*directory, at, 4) != kCentralSignature) {
@@ -80,25 +89,57 @@ std::optional<std::vector<std::string>> RecordNames(std::ifstream& in, uint64_t 
     size_t comment_size = Le(*directory, at + 32, 2);
     size_t next = at + kCentralSize + name_size + extra_size + comment_size;
     if (next > directory->size()) return std::nullopt;
-    names.push_back(directory->substr(at + kCentralSize, name_size));
+    records.push_back(Record{.name = directory->substr(at + kCentralSize, name_size),
+                             .method = Le(*directory, at + 10, 2),
+                             .compressed_size = Le(*directory, at + 20, 4),
+                             .local_header_offset = Le(*directory, at + 42, 4)});
     at = next;
   }
-  return names;
+  return records;
+}
+
+// The contents of a stored (uncompressed) record of at most 64 bytes, or
+// nullopt (compressed, larger, or unreadable: LibTorch decides then).
+std::optional<std::string> SmallStoredRecord(std::ifstream& in, const Record& r) {
+  constexpr size_t kLocalSize = 30;  // local file header (APPNOTE 4.3.7)
+  if (r.method != 0 || r.compressed_size > 64) return std::nullopt;
+  std::optional<std::string> local = ReadAt(in, r.local_header_offset, kLocalSize);
+  if (!local.has_value() || Le(*local, 0, 4) != 0x04034b50) return std::nullopt;
+  uint64_t data = r.local_header_offset + kLocalSize + Le(*local, 26, 2) + Le(*local, 28, 2);
+  return ReadAt(in, data, static_cast<size_t>(r.compressed_size));
+}
+
+// The leading digits of `text` as a number, as std::stoull (LibTorch's
+// reader) reads them, the rest ignored; nullopt if there are none.
+// `saturated` is set when the number does not fit in 64 bits.
+std::optional<uint64_t> ParseVersion(absl::string_view text, bool* saturated) {
+  uint64_t v = 0;
+  size_t digits = 0;
+  for (char c : text) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) break;
+    uint64_t next = v * 10 + static_cast<uint64_t>(c - '0');
+    if (next / 10 != v) *saturated = true;
+    v = next;
+    ++digits;
+  }
+  return digits == 0 ? std::nullopt : std::optional<uint64_t>(v);
 }
 
 }  // namespace
 
-absl::Status CheckTorchScriptZipLayout(const std::string& path) {
+absl::Status CheckTorchScriptZipLayout(const std::string& path, uint64_t min_version,
+                                       uint64_t max_version) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open model file '", path, "'"));
   std::streamoff size = in.tellg();
   if (size < 0) return absl::OkStatus();
-  std::optional<std::vector<std::string>> names = RecordNames(in, static_cast<uint64_t>(size));
-  if (!names.has_value()) return absl::OkStatus();
+  std::optional<std::vector<Record>> records = Records(in, static_cast<uint64_t>(size));
+  if (!records.has_value()) return absl::OkStatus();
   std::string prefix = absl::StrCat("'", path, "' is a zip archive but not a TorchScript file: ");
-  if (names->empty()) return absl::InvalidArgumentError(absl::StrCat(prefix, "it has no records"));
+  if (records->empty())
+    return absl::InvalidArgumentError(absl::StrCat(prefix, "it has no records"));
   // LibTorch takes the folder of the first record as the archive's name.
-  absl::string_view first = names->front();
+  absl::string_view first = records->front().name;
   size_t slash = first.find('/');
   if (slash == absl::string_view::npos) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -106,15 +147,37 @@ absl::Status CheckTorchScriptZipLayout(const std::string& path) {
         " is not in a folder (TorchScript keeps every record under one, as in 'model/data.pkl')"));
   }
   std::string folder(first.substr(0, slash));
-  // miniz looks records up ignoring case (LibTorch passes no flags).
-  for (const std::string& name : *names) {
-    if (absl::EqualsIgnoreCase(name, folder + "/version") ||
-        absl::EqualsIgnoreCase(name, folder + "/.data/version")) {
-      return absl::OkStatus();
+  // LibTorch prefers .data/version; miniz looks records up ignoring case.
+  const Record* version = nullptr;
+  for (const char* name : {"/.data/version", "/version"}) {
+    for (const Record& r : *records) {
+      if (version == nullptr && absl::EqualsIgnoreCase(r.name, folder + name)) version = &r;
     }
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat(prefix, "it has no ", Quoted(folder + "/version"), " record"));
+  if (version == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix, "it has no ", Quoted(folder + "/version"), " record"));
+  }
+  std::optional<std::string> text = SmallStoredRecord(in, *version);
+  if (!text.has_value()) return absl::OkStatus();
+  absl::string_view number = absl::StripLeadingAsciiWhitespace(*text);
+  // std::stoull reads a sign too ("-1" is 2^64 - 1): LibTorch judges those.
+  if (absl::StartsWith(number, "+") || absl::StartsWith(number, "-")) return absl::OkStatus();
+  bool saturated = false;
+  std::optional<uint64_t> v = ParseVersion(number, &saturated);
+  if (!v.has_value()) {
+    return absl::InvalidArgumentError(absl::StrCat(prefix, "its version record ",
+                                                   Quoted(version->name), " holds ", Quoted(*text),
+                                                   ", not a number"));
+  }
+  if (saturated || *v < min_version || *v > max_version) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", path, "' is in TorchScript file format version ",
+                     saturated ? std::string(number.substr(0, 24)) : absl::StrCat(*v),
+                     "; this LibTorch reads versions ", min_version, " to ", max_version,
+                     (*v > max_version || saturated) ? " (was it saved by a newer PyTorch?)" : ""));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace featx

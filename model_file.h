@@ -2,12 +2,13 @@
 //
 // A check of a model file's zip layout, made before LibTorch reads it:
 //
-//   RETURN_IF_ERROR(CheckTorchScriptZipLayout(path));
+//   RETURN_IF_ERROR(CheckTorchScriptZipLayout(path, kMinVersion, kMaxVersion));
 //   torch::jit::Module m = torch::jit::load(path);
 //
 // Why: LibTorch's archive reader (PyTorchStreamReader) opens the zip, then
 // throws from its constructor when the layout is not TorchScript's (no
-// records, records not under one folder, no `version` record), and the zip
+// records, records not under one folder, no `version` record, a version it
+// does not read), and the zip
 // reader's state is never freed: every such file leaks ~215 bytes, which
 // AddressSanitizer reports and a service that checks uploaded files would
 // accumulate. The check rejects those layouts itself, with a message saying
@@ -20,6 +21,7 @@
 #ifndef FEATX_MODEL_FILE_H_
 #define FEATX_MODEL_FILE_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
@@ -31,9 +33,14 @@ namespace featx {
 //   - it has no records;
 //   - its first record is not in a folder ("notes.txt"; TorchScript keeps
 //     every record under one folder, "model/data.pkl");
-//   - that folder has no `version` (or `.data/version`) record.
+//   - that folder has no `version` (or `.data/version`) record;
+//   - the version record (stored, as PyTorch writes it) is not a number, or
+//     is outside [min_version, max_version], the file format versions the
+//     LibTorch in use reads (caffe2::serialize::k{Min,Max}SupportedFileFormatVersion):
+//     a model saved by a newer PyTorch.
 // NotFound if the file cannot be opened.
-absl::Status CheckTorchScriptZipLayout(const std::string& path);
+absl::Status CheckTorchScriptZipLayout(const std::string& path, uint64_t min_version,
+                                       uint64_t max_version);
 
 }  // namespace featx
 

@@ -19,6 +19,9 @@ using ::testing::HasSubstr;
 
 constexpr char kDir[] = "fixtures/bad_input/";
 
+// LibTorch 1.13's file format versions (caffe2/serialize/versions.h).
+absl::Status Check(const std::string& path) { return CheckTorchScriptZipLayout(path, 1, 10); }
+
 std::string Fixture(const std::string& name) { return kDir + name + ".pt"; }
 
 std::string WriteTemp(const std::string& name, const std::string& bytes) {
@@ -33,29 +36,29 @@ std::string ReadBytes(const std::string& path) {
 }
 
 TEST(CheckTorchScriptZipLayoutTest, TorchScriptArchivesPass) {
-  EXPECT_TRUE(CheckTorchScriptZipLayout(Fixture("tiny")).ok());
-  EXPECT_TRUE(CheckTorchScriptZipLayout(Fixture("no_forward")).ok());
+  EXPECT_TRUE(Check(Fixture("tiny")).ok());
+  EXPECT_TRUE(Check(Fixture("no_forward")).ok());
   // Corrupted inside a record, but laid out as TorchScript: LibTorch's to judge.
-  EXPECT_TRUE(CheckTorchScriptZipLayout(Fixture("data_flipped")).ok());
-  EXPECT_TRUE(CheckTorchScriptZipLayout(Fixture("plain_zip")).ok());
+  EXPECT_TRUE(Check(Fixture("data_flipped")).ok());
+  EXPECT_TRUE(Check(Fixture("plain_zip")).ok());
 }
 
 TEST(CheckTorchScriptZipLayoutTest, WhatIsNotAReadableZipIsLeftToLibTorch) {
   std::string tiny = ReadBytes(Fixture("tiny"));
   ASSERT_GT(tiny.size(), 1000u);
   for (size_t keep : {size_t{10}, tiny.size() / 2, tiny.size() - 1}) {
-    EXPECT_TRUE(CheckTorchScriptZipLayout(WriteTemp("cut.pt", tiny.substr(0, keep))).ok()) << keep;
+    EXPECT_TRUE(Check(WriteTemp("cut.pt", tiny.substr(0, keep))).ok()) << keep;
   }
-  EXPECT_TRUE(CheckTorchScriptZipLayout(WriteTemp("text.pt", "this is not a model\n")).ok());
-  EXPECT_TRUE(CheckTorchScriptZipLayout(WriteTemp("empty.pt", "")).ok());
+  EXPECT_TRUE(Check(WriteTemp("text.pt", "this is not a model\n")).ok());
+  EXPECT_TRUE(Check(WriteTemp("empty.pt", "")).ok());
   // A signature with a directory past the end of the file.
   std::string bogus = std::string("PK\x05\x06", 4) + std::string(6, '\0') +
                       std::string("\x01\x00\x10\x00\x00\x00\xf0\xff\xff\x00\x00\x00", 12);
-  EXPECT_TRUE(CheckTorchScriptZipLayout(WriteTemp("bogus.pt", bogus)).ok());
+  EXPECT_TRUE(Check(WriteTemp("bogus.pt", bogus)).ok());
 }
 
 TEST(CheckTorchScriptZipLayoutTest, RecordsOutsideAFolderAreRejected) {
-  absl::Status s = CheckTorchScriptZipLayout(Fixture("flat_zip"));
+  absl::Status s = Check(Fixture("flat_zip"));
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(std::string(s.message()),
             "'fixtures/bad_input/flat_zip.pt' is a zip archive but not a TorchScript file: its "
@@ -64,21 +67,41 @@ TEST(CheckTorchScriptZipLayoutTest, RecordsOutsideAFolderAreRejected) {
 }
 
 TEST(CheckTorchScriptZipLayoutTest, AnEmptyZipIsRejected) {
-  absl::Status s = CheckTorchScriptZipLayout(Fixture("empty_zip"));
+  absl::Status s = Check(Fixture("empty_zip"));
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(s.message()), HasSubstr("not a TorchScript file: it has no records"));
 }
 
 TEST(CheckTorchScriptZipLayoutTest, AFolderWithoutVersionIsRejected) {
-  absl::Status s = CheckTorchScriptZipLayout(Fixture("no_version_zip"));
+  absl::Status s = Check(Fixture("no_version_zip"));
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(s.message()),
               HasSubstr("not a TorchScript file: it has no 'archive/version' record"));
 }
 
+TEST(CheckTorchScriptZipLayoutTest, AVersionThatIsNotANumberIsRejected) {
+  absl::Status s = Check(Fixture("version_not_number_zip"));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("not a TorchScript file: its version record 'archive/version' holds "
+                        "'abc\\n', not a number"));
+}
+
+TEST(CheckTorchScriptZipLayoutTest, VersionsThisLibTorchDoesNotReadAreRejected) {
+  absl::Status s = Check(Fixture("newer_version_zip"));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(s.message()),
+            "'fixtures/bad_input/newer_version_zip.pt' is in TorchScript file format version 99; "
+            "this LibTorch reads versions 1 to 10 (was it saved by a newer PyTorch?)");
+  // The same file with a LibTorch that reads version 99.
+  EXPECT_TRUE(CheckTorchScriptZipLayout(Fixture("newer_version_zip"), 1, 99).ok());
+  // tiny.pt's own version, outside a range that excludes it.
+  EXPECT_THAT(std::string(CheckTorchScriptZipLayout(Fixture("tiny"), 20, 30).message()),
+              HasSubstr("this LibTorch reads versions 20 to 30"));
+}
+
 TEST(CheckTorchScriptZipLayoutTest, AMissingFileIsNotFound) {
-  EXPECT_EQ(CheckTorchScriptZipLayout(kDir + std::string("nosuch.pt")).code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(Check(kDir + std::string("nosuch.pt")).code(), absl::StatusCode::kNotFound);
 }
 
 }  // namespace

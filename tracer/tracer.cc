@@ -189,6 +189,14 @@ std::string RephraseInternalAssert(absl::string_view message) {
                 absl::StrCat(" is false: a consistency check inside LibTorch failed (", file,
                              ") on a value featx gave it", report == std::string::npos ? "" : "."));
   }
+  // CAFFE_ENFORCE / CAFFE_THROW's prefix, "[enforce fail at file.cc:129] . ",
+  // says where in LibTorch, not what is wrong: the text after it does.
+  if (absl::StartsWith(out, "[enforce fail at ")) {
+    size_t close = out.find("] ");
+    if (close != std::string::npos) {
+      out = std::string(absl::StripPrefix(absl::string_view(out).substr(close + 2), ". "));
+    }
+  }
   // Other wordings that ask for a PyTorch bug report.
   absl::StrReplaceAll({{"INTERNAL ASSERT FAILED", "internal check failed"},
                        {" please report a bug to PyTorch.", ""},

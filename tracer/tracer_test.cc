@@ -441,6 +441,9 @@ TEST(LibTorchErrorTest, InternalAssertTextIsRephrased) {
             "cannot trace aten::len: isList() is false: a consistency check inside LibTorch "
             "failed (ivalue_inl.h:1925) on a value featx gave it. Expected GenericList but got "
             "Uninitialized");
+  EXPECT_EQ(RephraseInternalAssert("[enforce fail at inline_container.cc:148] . Couldn't parse "
+                                   "the version abc"),
+            "Couldn't parse the version abc");
   EXPECT_EQ(RephraseInternalAssert("no assert here"), "no assert here");
 }
 
