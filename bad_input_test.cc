@@ -112,6 +112,13 @@ TEST(BadModelFileTest, ZipsNotLaidOutAsTorchScriptAreInvalidArgument) {
                     name, ".pt' is a zip archive but not a TorchScript file: ", reason)));
     ExpectUserFacing(m.status());
   }
+  // Damage that made LibTorch allocate 4 GB for a 3 KB file (fuzzer finding).
+  for (const std::string name : {"pickle_string_past_end", "record_size_4gb"}) {
+    absl::StatusOr<torch::jit::Module> m = LoadModel(absl::StrCat(kDir, name, ".pt"));
+    EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument) << name;
+    EXPECT_THAT(std::string(m.status().message()), HasSubstr("is a damaged ")) << name;
+    ExpectUserFacing(m.status());
+  }
   // A model saved by a newer PyTorch: the version LibTorch's reader refuses.
   absl::StatusOr<torch::jit::Module> m = LoadModel(absl::StrCat(kDir, "newer_version_zip.pt"));
   EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);

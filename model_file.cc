@@ -1,6 +1,7 @@
 #include "model_file.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <fstream>
 #include <optional>
@@ -12,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "base/status_macros.h"
 
 namespace featx {
 
@@ -52,6 +54,7 @@ struct Record {
   std::string name;
   uint32_t method;  // 0: stored
   uint64_t compressed_size;
+  uint64_t size;  // uncompressed
   uint64_t local_header_offset;
 };
 
@@ -92,17 +95,18 @@ std::optional<std::vector<Record>> Records(std::ifstream& in, uint64_t file_size
     records.push_back(Record{.name = directory->substr(at + kCentralSize, name_size),
                              .method = Le(*directory, at + 10, 2),
                              .compressed_size = Le(*directory, at + 20, 4),
+                             .size = Le(*directory, at + 24, 4),
                              .local_header_offset = Le(*directory, at + 42, 4)});
     at = next;
   }
   return records;
 }
 
-// The contents of a stored (uncompressed) record of at most 64 bytes, or
-// nullopt (compressed, larger, or unreadable: LibTorch decides then).
-std::optional<std::string> SmallStoredRecord(std::ifstream& in, const Record& r) {
+// The contents of a stored (uncompressed) record of at most `max_size` bytes,
+// or nullopt (compressed, larger, or unreadable: LibTorch decides then).
+std::optional<std::string> StoredRecord(std::ifstream& in, const Record& r, uint64_t max_size) {
   constexpr size_t kLocalSize = 30;  // local file header (APPNOTE 4.3.7)
-  if (r.method != 0 || r.compressed_size > 64) return std::nullopt;
+  if (r.method != 0 || r.compressed_size > max_size) return std::nullopt;
   std::optional<std::string> local = ReadAt(in, r.local_header_offset, kLocalSize);
   if (!local.has_value() || Le(*local, 0, 4) != 0x04034b50) return std::nullopt;
   uint64_t data = r.local_header_offset + kLocalSize + Le(*local, 26, 2) + Le(*local, 28, 2);
@@ -125,7 +129,122 @@ std::optional<uint64_t> ParseVersion(absl::string_view text, bool* saturated) {
   return digits == 0 ? std::nullopt : std::optional<uint64_t>(v);
 }
 
+// LibTorch's reader allocates a record's uncompressed size, as the central
+// directory states it, before reading the record: a few changed bytes in a
+// 3 KB file made it allocate 4 GB (found by //fuzz:model_fuzzer). Sizes no
+// intact archive can have are rejected first: a stored record's two sizes
+// differ, a deflated one expands more than deflate can (1032:1), or the
+// compressed bytes run past the end of the file.
+absl::Status CheckRecordSizes(const std::string& path, const std::vector<Record>& records,
+                              uint64_t file_size) {
+  constexpr uint64_t kZip64 = 0xffffffff;  // the real sizes are in a ZIP64 field
+  constexpr uint64_t kMaxDeflateRatio = 1032;
+  for (const Record& r : records) {
+    if (r.size == kZip64 || r.compressed_size == kZip64) continue;
+    bool stored_mismatch = r.method == 0 && r.size != r.compressed_size;
+    bool over_expanded = r.method == 8 && r.size > r.compressed_size * kMaxDeflateRatio + 64;
+    bool past_end = r.local_header_offset + r.compressed_size > file_size;
+    if (stored_mismatch || over_expanded || past_end) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "'", path, "' is a damaged zip archive: its record ", Quoted(r.name), " claims ", r.size,
+          " bytes from ", r.compressed_size, " ", r.method == 0 ? "stored" : "compressed", " bytes",
+          past_end ? absl::StrCat(" at offset ", r.local_header_offset, ", past the end of the ",
+                                  file_size, "-byte file")
+                   : ""));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Every stored pickle record (data.pkl, constants.pkl; PyTorch stores them
+// uncompressed) through CheckPickleLengths.
+absl::Status CheckPickles(const std::string& path, std::ifstream& in,
+                          const std::vector<Record>& records) {
+  constexpr uint64_t kMaxPickle = uint64_t{256} << 20;  // larger ones are not read here
+  for (const Record& r : records) {
+    if (!absl::EndsWith(r.name, ".pkl")) continue;
+    std::optional<std::string> pickle = StoredRecord(in, r, kMaxPickle);
+    if (!pickle.has_value()) continue;
+    absl::Status s = CheckPickleLengths(*pickle);
+    if (!s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("'", path, "' is a damaged TorchScript file: ", "its record ",
+                       Quoted(r.name), " ", s.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+absl::Status CheckPickleLengths(absl::string_view pickle) {
+  // What follows each pickle opcode (Python's pickletools.py): nothing or a
+  // fixed number of bytes, a length prefix of some width, or lines of text.
+  struct Argument {
+    enum Kind : uint8_t { kUnknown, kFixed, kPrefixed, kLines } kind = kUnknown;
+    uint8_t n = 0;
+  };
+  static const auto* const kArguments = [] {
+    auto* table = new std::array<Argument, 256>();
+    auto set = [&](absl::string_view ops, Argument::Kind kind, uint8_t n) {
+      for (char op : ops) (*table)[static_cast<unsigned char>(op)] = {kind, n};
+    };
+    set(absl::string_view("(.012N\x88\x89)]}aesut\x85\x86\x87Rb\x81Qld\x8f\x90\x91\x92\x93\x94"
+                          "\x97\x98o"),
+        Argument::kFixed, 0);
+    set("\x80Khq\x82", Argument::kFixed, 1);  // PROTO BININT1 BINGET BINPUT EXT1
+    set("M\x83", Argument::kFixed, 2);        // BININT2 EXT2
+    set("Jjr\x84", Argument::kFixed, 4);      // BININT LONG_BINGET LONG_BINPUT EXT4
+    set("G\x95", Argument::kFixed, 8);        // BINFLOAT FRAME
+    // SHORT_BINSTRING SHORT_BINUNICODE SHORT_BINBYTES LONG1; BINSTRING
+    // BINUNICODE BINBYTES LONG4; BINUNICODE8 BINBYTES8 BYTEARRAY8.
+    set("U\x8c"
+        "C\x8a",
+        Argument::kPrefixed, 1);
+    set("TXB\x8b", Argument::kPrefixed, 4);
+    set("\x8d\x8e\x96", Argument::kPrefixed, 8);
+    set("ci", Argument::kLines, 2);        // GLOBAL INST: module, name
+    set("ILFSVPgp", Argument::kLines, 1);  // INT LONG FLOAT STRING UNICODE PERSID GET PUT
+    return table;
+  }();
+  size_t at = 0;
+  while (at < pickle.size() && pickle[at] != '.') {  // '.': STOP
+    Argument arg = (*kArguments)[static_cast<unsigned char>(pickle[at])];
+    size_t args = at + 1;
+    switch (arg.kind) {
+      case Argument::kUnknown:  // the unpickler's to judge
+        return absl::OkStatus();
+      case Argument::kFixed:
+        at = args + arg.n;
+        break;
+      case Argument::kLines:
+        for (int i = 0; i < arg.n; ++i) {
+          args = pickle.find('\n', args);
+          if (args == absl::string_view::npos) return absl::OkStatus();
+          ++args;
+        }
+        at = args;
+        break;
+      case Argument::kPrefixed: {
+        if (args + arg.n > pickle.size()) return absl::OkStatus();
+        uint64_t length = 0;
+        for (int i = arg.n - 1; i >= 0; --i) {
+          length = (length << 8) | static_cast<unsigned char>(pickle[args + i]);
+        }
+        uint64_t remaining = pickle.size() - args - arg.n;
+        if (length > remaining) {
+          // LibTorch's unpickler allocates `length` bytes before it reads them.
+          return absl::InvalidArgumentError(
+              absl::StrCat("has ", length, " bytes of data at offset ", at, ", past its end (",
+                           remaining, " bytes remain)"));
+        }
+        at = args + arg.n + length;
+        break;
+      }
+    }
+  }
+  return absl::OkStatus();
+}
 
 absl::Status CheckTorchScriptZipLayout(const std::string& path, uint64_t min_version,
                                        uint64_t max_version) {
@@ -135,6 +254,7 @@ absl::Status CheckTorchScriptZipLayout(const std::string& path, uint64_t min_ver
   if (size < 0) return absl::OkStatus();
   std::optional<std::vector<Record>> records = Records(in, static_cast<uint64_t>(size));
   if (!records.has_value()) return absl::OkStatus();
+  RETURN_IF_ERROR(CheckRecordSizes(path, *records, static_cast<uint64_t>(size)));
   std::string prefix = absl::StrCat("'", path, "' is a zip archive but not a TorchScript file: ");
   if (records->empty())
     return absl::InvalidArgumentError(absl::StrCat(prefix, "it has no records"));
@@ -158,7 +278,8 @@ absl::Status CheckTorchScriptZipLayout(const std::string& path, uint64_t min_ver
     return absl::InvalidArgumentError(
         absl::StrCat(prefix, "it has no ", Quoted(folder + "/version"), " record"));
   }
-  std::optional<std::string> text = SmallStoredRecord(in, *version);
+  RETURN_IF_ERROR(CheckPickles(path, in, *records));
+  std::optional<std::string> text = StoredRecord(in, *version, 64);
   if (!text.has_value()) return absl::OkStatus();
   absl::string_view number = absl::StripLeadingAsciiWhitespace(*text);
   // std::stoull reads a sign too ("-1" is 2^64 - 1): LibTorch judges those.

@@ -52,7 +52,7 @@ for target in "${TARGETS[@]}"; do
   # ASan, minutes on a loaded machine) on some mutated code records
   # (testdata/model/slow_code_record_parse.pt); slow, not a crash.
   if ! ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 \
-      "$bin/fuzz/${target}_fuzzer" -max_total_time="$SECONDS_EACH" -seed="$SEED" -timeout=120 -rss_limit_mb=4096 \
+      "$bin/fuzz/${target}_fuzzer" -max_total_time="$SECONDS_EACH" -seed="$SEED" -timeout=120 -rss_limit_mb=8192 \
       -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" "${existing[@]}" \
       >"$work/$target/log" 2>&1; then
     echo "fuzz: $target FOUND A CRASH; last lines:" >&2
