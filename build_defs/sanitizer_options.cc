@@ -28,13 +28,16 @@ const char* __lsan_default_options() { return "print_suppressions=0"; }
 
 // LeakSanitizer suppressions: none are needed. LibTorch's static registries
 // (operators, dispatch keys, JIT passes) stay reachable from globals at exit,
-// so LSan does not report them; featx_test, the corpus tests that ran,
-// check_test and //reliability printed no leak and no ASan error. Open:
-// //tools:cli_test's non-TorchScript zip makes LibTorch's PyTorchStreamReader
-// leak 215 bytes (README.md, "Sanitizers"). A suppression added here must name a frame
-// inside Debian's LibTorch (uninstrumented, not featx code), one per line as
-// "leak:<function or library>", with a comment saying why; featx's own leaks
-// are bugs to fix, not to suppress.
+// so LSan does not report them. The one LibTorch leak the tests met, ~215
+// bytes when PyTorchStreamReader throws from its constructor after opening a
+// zip that is not laid out as TorchScript, no longer happens: LoadModel
+// rejects those files before LibTorch reads them (model_file.h). It could not
+// have been suppressed narrowly: LibTorch has no frame pointers, so the
+// allocation stack stops at an unsymbolized libtorch_cpu.so frame, and
+// "leak:libtorch_cpu.so" would hide every LibTorch leak. A suppression added
+// here must name a frame inside Debian's LibTorch (uninstrumented, not featx
+// code), one per line as "leak:<function or library>", with a comment saying
+// why; featx's own leaks are bugs to fix, not to suppress.
 const char* __lsan_default_suppressions() { return ""; }
 
 // UBSan: a full stack with every report (-fno-sanitize-recover=undefined in
