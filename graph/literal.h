@@ -18,6 +18,12 @@
 
 namespace featx {
 
+// How deep the text readers (types, arguments, schema defaults) let values
+// nest. They recurse, so input like "((((..." must be an error, not a stack
+// overflow (//fuzz:graph_text_fuzzer found both); and one bound for all of
+// them keeps what one prints readable by the others.
+inline constexpr int kMaxNesting = 100;
+
 // Removes and returns the word at the start of `*rest`: up to the first space
 // or character of `stops`.
 std::string TakeWord(absl::string_view* rest, absl::string_view stops);

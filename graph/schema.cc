@@ -301,7 +301,7 @@ class SchemaParser {
   // Nested list and tuple defaults recurse: bounded, so "[[[[..." is an
   // error, not a stack overflow.
   absl::StatusOr<Argument> ReadLiteral() {
-    if (depth_ >= kMaxDepth) return Error("default value nested too deeply");
+    if (depth_ >= kMaxNesting) return Error("default value nested too deeply");
     ++depth_;
     absl::StatusOr<Argument> literal = ReadLiteralUnbounded();
     --depth_;
@@ -359,7 +359,6 @@ class SchemaParser {
   }
 
   absl::string_view text_;
-  static constexpr int kMaxDepth = 100;
   int depth_ = 0;
   absl::string_view rest_;
 };

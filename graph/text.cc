@@ -216,7 +216,7 @@ class LineParser {
   // Lists and tuples nest by recursion: bounded, so "[[[[..." is an error,
   // not a stack overflow.
   absl::StatusOr<std::vector<Argument>> ReadArgs(char close) {
-    if (depth_ >= kMaxDepth) return Error("arguments nested too deeply");
+    if (depth_ >= kMaxNesting) return Error("arguments nested too deeply");
     ++depth_;
     absl::StatusOr<std::vector<Argument>> args = ReadArgList(close);
     --depth_;
@@ -271,7 +271,6 @@ class LineParser {
   }
 
  private:
-  static constexpr int kMaxDepth = 100;
   int depth_ = 0;
   absl::string_view rest_;
   const absl::flat_hash_map<std::string, Node*>& ids_;

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "base/status_macros.h"
+#include "graph/literal.h"
 
 namespace featx {
 
@@ -61,7 +62,7 @@ class TypeParser {
   absl::StatusOr<Type> Full() {
     // Types nest by recursion: bound it, so "((((..." is an error, not a
     // stack overflow (found by //fuzz:graph_text_fuzzer).
-    if (depth_ >= kMaxDepth) return Error("type nested too deeply");
+    if (depth_ >= kMaxNesting) return Error("type nested too deeply");
     ++depth_;
     absl::StatusOr<Type> t = Base();
     if (t.ok()) t = Suffixes(*std::move(t));
@@ -89,7 +90,7 @@ class TypeParser {
       while (n < text_->size() && absl::ascii_isdigit(static_cast<unsigned char>((*text_)[n]))) ++n;
       bool list = absl::StartsWith(*text_, "[") && n < text_->size() && (*text_)[n] == ']';
       if (!optional && !list) return t;
-      if (++height > kMaxDepth) return Error("type nested too deeply");
+      if (++height > kMaxNesting) return Error("type nested too deeply");
       text_->remove_prefix(optional ? 1 : n + 1);
       t = optional ? Type::Optional(std::move(t)) : Type::List(std::move(t));
     }
@@ -192,7 +193,6 @@ class TypeParser {
         absl::StrCat("bad type: ", what, " at '", text_->substr(0, 30), "'"));
   }
 
-  static constexpr int kMaxDepth = 100;
   absl::string_view* text_;
   int depth_ = 0;
 };
