@@ -21,10 +21,10 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "featx.h"
+#include "fixtures/tensor_dict.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "torch/csrc/jit/serialization/import.h"
-#include "torch/csrc/jit/serialization/pickle.h"
 
 namespace featx {
 namespace {
@@ -87,26 +87,16 @@ std::vector<FeatureSet> ReadFeatureSets() {
 
 // A //fixtures:<model>_features.pt file: torch.save of a dict of str -> Tensor,
 // keys in the order saved.
-using Reference = std::vector<std::pair<std::string, at::Tensor>>;
+using Reference = TensorDict;
 
 Reference ReadReference(const std::string& model) {
-  std::string path = absl::StrCat("fixtures/", model, "_features.pt");
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in.good()) << "missing fixture " << path;
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  Reference ref;
-  for (const auto& kv : torch::jit::pickle_load(bytes).toGenericDict()) {
-    ref.emplace_back(kv.key().toStringRef(), kv.value().toTensor());
-  }
-  return ref;
+  return ReadTensorDict(absl::StrCat("fixtures/", model, "_features.pt"));
 }
 
-at::Tensor Lookup(const Reference& ref, const std::string& name) {
-  for (const auto& [n, t] : ref) {
-    if (n == name) return t;
-  }
-  ADD_FAILURE() << "reference has no '" << name << "'";
-  return at::Tensor();
+at::Tensor MustLookup(const Reference& ref, const std::string& name) {
+  at::Tensor t = Lookup(ref, name);
+  if (!t.defined()) ADD_FAILURE() << "reference has no '" << name << "'";
+  return t;
 }
 
 // The keys of a set in the reference, in torchvision's order; `prefix` is
@@ -172,7 +162,7 @@ void ExpectOutputsMatch(torch::jit::Module& extractor, const at::Tensor& input,
     auto it = out.find(e.key);
     if (it == out.end()) continue;  // reported by the order check
     ASSERT_TRUE(it->value().isTensor()) << e.key;
-    EXPECT_TRUE(AllClose(it->value().toTensor(), Lookup(ref, prefix + e.key)))
+    EXPECT_TRUE(AllClose(it->value().toTensor(), MustLookup(ref, prefix + e.key)))
         << "set " << set.index << " (" << set.model << " " << set.mode << "), key '" << e.key
         << "' from '" << e.spec << "'";
   }
@@ -209,14 +199,14 @@ class ExtractorConformanceTest : public ::testing::TestWithParam<FeatureSet> {
     const FeatureSet& set = GetParam();
     std::string prefix = absl::StrCat("set", set.index, "/");
     if (set.mode == "train") {
-      at::Tensor input = Lookup(ref_, "input_train");
+      at::Tensor input = MustLookup(ref_, "input_train");
       extractor.train(false);
       ExpectOutputsMatch(extractor, input, set, ref_, prefix + "eval:");
       extractor.train(true);
       ExpectOutputsMatch(extractor, input, set, ref_, prefix);
     } else {
       extractor.train(false);
-      ExpectOutputsMatch(extractor, Lookup(ref_, "input"), set, ref_, prefix);
+      ExpectOutputsMatch(extractor, MustLookup(ref_, "input"), set, ref_, prefix);
     }
   }
 
@@ -281,8 +271,8 @@ TEST(ExtractorInPlaceTest, ReturnsValueBeforeLaterInPlaceReluUnlikeTorchvision) 
   ASSERT_EQ(set->Specs(), (std::vector<std::string>{"layer1.0.bn1", "layer1.0.conv2"}));
   Reference ref = ReadReference("resnet18");
   std::string prefix = absl::StrCat("set", set->index, "/");
-  at::Tensor hooked = Lookup(ref, prefix + "layer1.0.bn1");
-  at::Tensor torchvision = Lookup(ref, prefix + "torchvision:layer1.0.bn1");
+  at::Tensor hooked = MustLookup(ref, prefix + "layer1.0.bn1");
+  at::Tensor torchvision = MustLookup(ref, prefix + "torchvision:layer1.0.bn1");
   ASSERT_TRUE(hooked.defined() && torchvision.defined());
   EXPECT_EQ(torchvision.min().item<float>(), 0.0f);
   EXPECT_LT(hooked.min().item<float>(), 0.0f);
@@ -292,12 +282,12 @@ TEST(ExtractorInPlaceTest, ReturnsValueBeforeLaterInPlaceReluUnlikeTorchvision) 
   absl::StatusOr<torch::jit::Module> extractor = ExtractorFor(*model, *set);
   ASSERT_TRUE(extractor.ok()) << extractor.status();
   c10::Dict<c10::IValue, c10::IValue> out =
-      extractor->forward({Lookup(ref, "input")}).toGenericDict();
+      extractor->forward({MustLookup(ref, "input")}).toGenericDict();
   at::Tensor bn1 = out.at("layer1.0.bn1").toTensor();
   EXPECT_TRUE(AllClose(bn1, hooked));
   EXPECT_LT(bn1.min().item<float>(), 0.0f);
   EXPECT_TRUE(AllClose(out.at("layer1.0.conv2").toTensor(),
-                       Lookup(ref, prefix + "torchvision:layer1.0.conv2")));
+                       MustLookup(ref, prefix + "torchvision:layer1.0.conv2")));
 }
 
 std::map<std::string, at::Tensor> StateOf(const torch::jit::Module& module) {
@@ -322,7 +312,7 @@ TEST(CreateFeatureExtractorTest, SourceModelIsUnchangedByCreatingAndRunningInTra
   ASSERT_TRUE(extractor.ok()) << extractor.status();
   extractor->train(true);
   std::map<std::string, at::Tensor> extractor_before = StateOf(*extractor);
-  extractor->forward({Lookup(ReadReference("resnet18"), "input_train")});
+  extractor->forward({MustLookup(ReadReference("resnet18"), "input_train")});
 
   EXPECT_FALSE(model->is_training());
   std::map<std::string, at::Tensor> after = StateOf(*model);

@@ -10,7 +10,6 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "torch/csrc/jit/serialization/pickle.h"
 
 namespace featx {
 namespace corpus {
@@ -88,22 +87,7 @@ std::vector<std::pair<std::string, std::string>> KnownFailureKeys() {
 }
 
 Reference ReadReference(const std::string& model) {
-  std::string path = absl::StrCat("fixtures/corpus/", model, "_ref.pt");
-  std::ifstream in(path, std::ios::binary);
-  EXPECT_TRUE(in.good()) << "missing fixture " << path;
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  Reference ref;
-  for (const auto& kv : torch::jit::pickle_load(bytes).toGenericDict()) {
-    ref.emplace_back(kv.key().toStringRef(), kv.value().toTensor());
-  }
-  return ref;
-}
-
-at::Tensor Lookup(const Reference& ref, const std::string& name) {
-  for (const auto& [n, t] : ref) {
-    if (n == name) return t;
-  }
-  return at::Tensor();
+  return ReadTensorDict(absl::StrCat("fixtures/corpus/", model, "_ref.pt"));
 }
 
 std::vector<c10::IValue> Inputs(const Reference& ref, const CorpusModel& model) {

@@ -26,6 +26,7 @@
 #include "ATen/core/Dict.h"
 #include "ATen/core/Tensor.h"
 #include "ATen/core/ivalue.h"
+#include "fixtures/tensor_dict.h"
 #include "gtest/gtest.h"
 
 namespace featx {
@@ -55,12 +56,9 @@ std::optional<std::string> KnownFailure(const std::string& model, const std::str
 std::vector<std::pair<std::string, std::string>> KnownFailureKeys();
 
 // fixtures/corpus/<model>_ref.pt: torch.save of str -> Tensor, in the order
-// saved (see make_corpus_fixture.py).
-using Reference = std::vector<std::pair<std::string, at::Tensor>>;
+// saved (see make_corpus_fixture.py). Lookup(ref, name) finds an entry.
+using Reference = TensorDict;
 Reference ReadReference(const std::string& model);
-
-// The tensor saved under `name`, or an undefined tensor.
-at::Tensor Lookup(const Reference& ref, const std::string& name);
 
 // "input0", "input1", ... of the reference, as forward's arguments.
 std::vector<c10::IValue> Inputs(const Reference& ref, const CorpusModel& model);
