@@ -897,5 +897,8 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     // LibTorch may throw from places featx does not wrap; never show a backtrace.
     return featx::Fail(featx::kBadInput, featx::DescribeLibTorchError(e));
+  } catch (...) {
+    // Not a std::exception (a library throwing an int, say): still one line.
+    return featx::Fail(featx::kBadInput, "an error of unknown type was thrown");
   }
 }
