@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -14,6 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "base/status_macros.h"
+#include "pickle_scan.h"
 
 namespace featx {
 
@@ -157,94 +159,43 @@ absl::Status CheckRecordSizes(const std::string& path, const std::vector<Record>
 }
 
 // Every stored pickle record (data.pkl, constants.pkl; PyTorch stores them
-// uncompressed) through CheckPickleLengths.
+// uncompressed) through ScanPickle (pickle_scan.h): no length past its end,
+// and each tensor storage it names no larger than its record
+// (<folder>/data/<key> for data.pkl, <folder>/constants/<key> for
+// constants.pkl), which LibTorch 1.13 would read past the end of.
 absl::Status CheckPickles(const std::string& path, std::ifstream& in,
                           const std::vector<Record>& records) {
-  constexpr uint64_t kMaxPickle = uint64_t{256} << 20;  // larger ones are not read here
+  constexpr uint64_t kMaxPickle = uint64_t{256} << 20;      // larger ones are not read here
+  absl::flat_hash_map<std::string, const Record*> by_name;  // miniz ignores case
+  for (const Record& r : records) by_name.emplace(absl::AsciiStrToLower(r.name), &r);
+  std::string damaged = absl::StrCat("'", path, "' is a damaged TorchScript file: ");
   for (const Record& r : records) {
     if (!absl::EndsWith(r.name, ".pkl")) continue;
     std::optional<std::string> pickle = StoredRecord(in, r, kMaxPickle);
     if (!pickle.has_value()) continue;
-    absl::Status s = CheckPickleLengths(*pickle);
-    if (!s.ok()) {
+    absl::StatusOr<PickleScan> scan = ScanPickle(*pickle);
+    if (!scan.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("'", path, "' is a damaged TorchScript file: ", "its record ",
-                       Quoted(r.name), " ", s.message()));
+          absl::StrCat(damaged, "its record ", Quoted(r.name), " ", scan.status().message()));
+    }
+    std::string prefix = r.name.substr(0, r.name.size() - 4) + "/";  // "m/data.pkl" -> "m/data/"
+    for (const PickleScan::Storage& s : scan->storages) {
+      int element = StorageElementSize(s.type);
+      auto data = by_name.find(absl::AsciiStrToLower(prefix + s.key));
+      if (element == 0 || s.numel <= 0 || data == by_name.end()) continue;  // LibTorch judges
+      uint64_t bytes = static_cast<uint64_t>(s.numel) * static_cast<uint64_t>(element);
+      if (static_cast<uint64_t>(s.numel) > (uint64_t{1} << 56) || bytes > data->second->size) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            damaged, "its record ", Quoted(data->second->name), " holds ", data->second->size,
+            " bytes, but ", Quoted(r.name), " makes it a storage of ", s.numel, " ", s.type,
+            " elements (", bytes, " bytes)"));
+      }
     }
   }
   return absl::OkStatus();
 }
 
 }  // namespace
-
-absl::Status CheckPickleLengths(absl::string_view pickle) {
-  // What follows each pickle opcode (Python's pickletools.py): nothing or a
-  // fixed number of bytes, a length prefix of some width, or lines of text.
-  struct Argument {
-    enum Kind : uint8_t { kUnknown, kFixed, kPrefixed, kLines } kind = kUnknown;
-    uint8_t n = 0;
-  };
-  static const auto* const kArguments = [] {
-    auto* table = new std::array<Argument, 256>();
-    auto set = [&](absl::string_view ops, Argument::Kind kind, uint8_t n) {
-      for (char op : ops) (*table)[static_cast<unsigned char>(op)] = {kind, n};
-    };
-    set(absl::string_view("(.012N\x88\x89)]}aesut\x85\x86\x87Rb\x81Qld\x8f\x90\x91\x92\x93\x94"
-                          "\x97\x98o"),
-        Argument::kFixed, 0);
-    set("\x80Khq\x82", Argument::kFixed, 1);  // PROTO BININT1 BINGET BINPUT EXT1
-    set("M\x83", Argument::kFixed, 2);        // BININT2 EXT2
-    set("Jjr\x84", Argument::kFixed, 4);      // BININT LONG_BINGET LONG_BINPUT EXT4
-    set("G\x95", Argument::kFixed, 8);        // BINFLOAT FRAME
-    // SHORT_BINSTRING SHORT_BINUNICODE SHORT_BINBYTES LONG1; BINSTRING
-    // BINUNICODE BINBYTES LONG4; BINUNICODE8 BINBYTES8 BYTEARRAY8.
-    set("U\x8c"
-        "C\x8a",
-        Argument::kPrefixed, 1);
-    set("TXB\x8b", Argument::kPrefixed, 4);
-    set("\x8d\x8e\x96", Argument::kPrefixed, 8);
-    set("ci", Argument::kLines, 2);        // GLOBAL INST: module, name
-    set("ILFSVPgp", Argument::kLines, 1);  // INT LONG FLOAT STRING UNICODE PERSID GET PUT
-    return table;
-  }();
-  size_t at = 0;
-  while (at < pickle.size() && pickle[at] != '.') {  // '.': STOP
-    Argument arg = (*kArguments)[static_cast<unsigned char>(pickle[at])];
-    size_t args = at + 1;
-    switch (arg.kind) {
-      case Argument::kUnknown:  // the unpickler's to judge
-        return absl::OkStatus();
-      case Argument::kFixed:
-        at = args + arg.n;
-        break;
-      case Argument::kLines:
-        for (int i = 0; i < arg.n; ++i) {
-          args = pickle.find('\n', args);
-          if (args == absl::string_view::npos) return absl::OkStatus();
-          ++args;
-        }
-        at = args;
-        break;
-      case Argument::kPrefixed: {
-        if (args + arg.n > pickle.size()) return absl::OkStatus();
-        uint64_t length = 0;
-        for (int i = arg.n - 1; i >= 0; --i) {
-          length = (length << 8) | static_cast<unsigned char>(pickle[args + i]);
-        }
-        uint64_t remaining = pickle.size() - args - arg.n;
-        if (length > remaining) {
-          // LibTorch's unpickler allocates `length` bytes before it reads them.
-          return absl::InvalidArgumentError(
-              absl::StrCat("has ", length, " bytes of data at offset ", at, ", past its end (",
-                           remaining, " bytes remain)"));
-        }
-        at = args + arg.n + length;
-        break;
-      }
-    }
-  }
-  return absl::OkStatus();
-}
 
 absl::Status CheckTorchScriptZipLayout(const std::string& path, uint64_t min_version,
                                        uint64_t max_version) {

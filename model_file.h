@@ -25,7 +25,6 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "absl/strings/string_view.h"
 
 namespace featx {
 
@@ -41,17 +40,12 @@ namespace featx {
 //     a model saved by a newer PyTorch.
 // Also InvalidArgument for damage that would make LibTorch allocate what the
 // file claims rather than what it holds (4 GB for a 3 KB file, found by
-// //fuzz:model_fuzzer): record sizes no intact zip has, and a stored pickle
-// record (data.pkl) failing CheckPickleLengths. NotFound if the file cannot
-// be opened.
+// //fuzz:model_fuzzer), or read past what it holds: record sizes no intact
+// zip has; a stored pickle record (data.pkl) with a length past its end, or
+// naming a tensor storage larger than its record (pickle_scan.h). NotFound if
+// the file cannot be opened.
 absl::Status CheckTorchScriptZipLayout(const std::string& path, uint64_t min_version,
                                        uint64_t max_version);
-
-// OK, or InvalidArgument if a length-prefixed item of the pickle (a string,
-// bytes, a long) claims more bytes than follow it. Stops at STOP, at opcodes
-// with newline-terminated arguments, and at unknown opcodes (the unpickler
-// judges those). Exposed for tests.
-absl::Status CheckPickleLengths(absl::string_view pickle);
 
 }  // namespace featx
 

@@ -114,36 +114,13 @@ TEST(CheckTorchScriptZipLayoutTest, ClaimsBeyondTheFileAreRejected) {
                         "'tiny/data/0' claims 4294967280 bytes from "));
 }
 
-TEST(CheckPickleLengthsTest, LengthsPastTheEndAreRejected) {
-  // PROTO 2, BINUNICODE "ab", STOP.
-  EXPECT_TRUE(CheckPickleLengths(std::string("\x80\x02X\x02\x00\x00\x00"
-                                             "ab.",
-                                             10))
-                  .ok());
-  // The same string claiming 3 bytes, then 2 claiming 2^32 - 1.
-  EXPECT_THAT(std::string(CheckPickleLengths(std::string("\x80\x02X\x03\x00\x00\x00"
-                                                         "ab",
-                                                         9))
-                              .message()),
-              HasSubstr("has 3 bytes of data at offset 2, past its end (2 bytes remain)"));
-  EXPECT_FALSE(CheckPickleLengths(std::string("X\xff\xff\xff\xff", 5)).ok());
-  // SHORT_BINBYTES, BINBYTES8 and LONG4 are length-prefixed too.
-  EXPECT_FALSE(CheckPickleLengths(std::string("C\x05"
-                                              "abc",
-                                              5))
-                   .ok());
-  EXPECT_FALSE(CheckPickleLengths(std::string("\x8e\x00\x00\x00\x00\x01\x00\x00\x00", 9)).ok());
-  EXPECT_FALSE(CheckPickleLengths(std::string("\x8b\x10\x00\x00\x00\x01", 6)).ok());
-  // Fixed-size arguments are skipped: BININT's 4 bytes hold an 'X' here.
-  EXPECT_TRUE(CheckPickleLengths(std::string("J\x00X\xff\xff.", 6)).ok());
-  // Text arguments run to their newline (GLOBAL has two lines).
-  EXPECT_FALSE(CheckPickleLengths("c__torch__\nTiny\nX\xff\xff\xff\xff").ok());
-  EXPECT_TRUE(CheckPickleLengths("c__torch__\nTinyX\xff\xff\xff\xff").ok());
-  // Unknown opcodes end the check (the unpickler judges them); so does STOP,
-  // whatever follows.
-  EXPECT_TRUE(CheckPickleLengths(std::string("\xffX\xff\xff\xff\xff", 6)).ok());
-  EXPECT_TRUE(CheckPickleLengths(std::string(".X\xff\xff\xff\xff", 6)).ok());
-  EXPECT_TRUE(CheckPickleLengths("").ok());
+TEST(CheckTorchScriptZipLayoutTest, StoragesLargerThanTheirRecordAreRejected) {
+  absl::Status s = Check(Fixture("storage_past_record"));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(s.message()),
+            "'fixtures/bad_input/storage_past_record.pt' is a damaged TorchScript file: its "
+            "record 'tiny/data/0' holds 8 bytes, but 'tiny/data.pkl' makes it a storage of 12 "
+            "FloatStorage elements (48 bytes)");
 }
 
 TEST(CheckTorchScriptZipLayoutTest, AMissingFileIsNotFound) {
