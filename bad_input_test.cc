@@ -121,6 +121,13 @@ TEST(BadModelFileTest, ZipsNotLaidOutAsTorchScriptAreInvalidArgument) {
     EXPECT_THAT(std::string(m.status().message()), HasSubstr("is a damaged ")) << name;
     ExpectUserFacing(m.status());
   }
+  // A tensor whose shape reaches past its storage: LibTorch loads it.
+  absl::StatusOr<torch::jit::Module> past = LoadModel(absl::StrCat(kDir, "tensor_past_storage.pt"));
+  EXPECT_EQ(past.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(past.status().message()),
+              HasSubstr("tensor_past_storage.pt' is a damaged TorchScript file: tensor "
+                        "'lin.weight' (shape [30, 4], strides [4, 1], offset 0) reaches 480 bytes "
+                        "of a storage of 48"));
   // A model saved by a newer PyTorch: the version LibTorch's reader refuses.
   absl::StatusOr<torch::jit::Module> m = LoadModel(absl::StrCat(kDir, "newer_version_zip.pt"));
   EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);

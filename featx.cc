@@ -37,6 +37,7 @@
 #include "passes/pipeline.h"
 #include "pruning/dead_code.h"
 #include "pruning/pruning.h"
+#include "tensor_bounds.h"
 #include "torch/csrc/jit/serialization/import.h"
 
 namespace featx {
@@ -251,7 +252,10 @@ absl::StatusOr<torch::jit::Module> LoadModel(const std::string& path) {
   RETURN_IF_ERROR(CheckTorchScriptZipLayout(path, caffe2::serialize::kMinSupportedFileFormatVersion,
                                             caffe2::serialize::kMaxSupportedFileFormatVersion));
   try {
-    return torch::jit::load(path);
+    torch::jit::Module model = torch::jit::load(path);
+    // Shapes are not checked against storages by LibTorch (tensor_bounds.h).
+    RETURN_IF_ERROR(CheckTensorBounds(model, path));
+    return model;
   } catch (const std::exception& e) {
     std::string cause = DescribeLibTorchError(e);
     if (absl::StartsWith(cause, "Unknown builtin op: ")) {

@@ -69,15 +69,23 @@ class Scanner {
   // Applies `op` with its argument bytes; false where the scan stops.
   bool Apply(unsigned char op, absl::string_view arg) {
     switch (op) {
-      case 0x80: case 0x95:  // PROTO FRAME
+      case 0x80:
+      case 0x95:  // PROTO FRAME
         return true;
       case '(':
         return Push({.kind = Value::kMark});
-      case 'N': case 0x88: case 0x89: case 'G': case ']': case '}': case 0x8f:
+      case 'N':
+      case 0x88:
+      case 0x89:
+      case 'G':
+      case ']':
+      case '}':
+      case 0x8f:
         return Push({});
       case ')':
         return Push({.kind = Value::kTuple});
-      case 'K': case 'M':  // BININT1 BININT2: unsigned
+      case 'K':
+      case 'M':  // BININT1 BININT2: unsigned
         return Push({.kind = Value::kInt, .number = static_cast<int64_t>(LittleEndian(arg))});
       case 'J':  // BININT: signed 32 bits
         return Push({.kind = Value::kInt,
@@ -85,7 +93,15 @@ class Scanner {
       case 0x8a:  // LONG1: two's complement, little-endian
         if (arg.empty() || arg.size() > 8) return Push({});
         return Push({.kind = Value::kInt, .number = SignExtend(LittleEndian(arg), arg.size())});
-      case 'X': case 0x8c: case 0x8d: case 'B': case 'C': case 0x8e: case 'U': case 'T': case 0x96:
+      case 'X':
+      case 0x8c:
+      case 0x8d:
+      case 'B':
+      case 'C':
+      case 0x8e:
+      case 'U':
+      case 'T':
+      case 0x96:
         return Push({.kind = Value::kString, .text = std::string(arg)});
       case 'c': {  // GLOBAL "module\nname\n"
         std::vector<absl::string_view> lines = absl::StrSplit(arg, '\n');
@@ -93,13 +109,20 @@ class Scanner {
       }
       case 't':
         return Collect(0);
-      case 0x85: case 0x86: case 0x87:  // TUPLE1..3
+      case 0x85:
+      case 0x86:
+      case 0x87:  // TUPLE1..3
         return Collect(op - 0x84);
-      case 'l': case 'd':
+      case 'l':
+      case 'd':
         return PopToMark(nullptr) && Push({});
-      case 'e': case 'u': case 0x90:  // APPENDS SETITEMS ADDITEMS: into the container below
+      case 'e':
+      case 'u':
+      case 0x90:  // APPENDS SETITEMS ADDITEMS: into the container below
         return PopToMark(nullptr) && !stack_.empty();
-      case 'a': case 'b': case '0':  // APPEND BUILD POP
+      case 'a':
+      case 'b':
+      case '0':  // APPEND BUILD POP
         return Pop(nullptr);
       case 's':  // SETITEM
         return Pop(nullptr) && Pop(nullptr) && !stack_.empty();
@@ -107,7 +130,8 @@ class Scanner {
         return PopToMark(nullptr);
       case '2':  // DUP
         return !stack_.empty() && Push(Value(stack_.back()));
-      case 'q': case 'r':  // BINPUT LONG_BINPUT
+      case 'q':
+      case 'r':  // BINPUT LONG_BINPUT
         if (stack_.empty()) return false;
         memo_[static_cast<uint32_t>(LittleEndian(arg))] = stack_.back();
         return true;
@@ -115,11 +139,14 @@ class Scanner {
         if (stack_.empty()) return false;
         memo_[static_cast<uint32_t>(memo_.size())] = stack_.back();
         return true;
-      case 'h': case 'j': {  // BINGET LONG_BINGET
+      case 'h':
+      case 'j': {  // BINGET LONG_BINGET
         auto it = memo_.find(static_cast<uint32_t>(LittleEndian(arg)));
         return it != memo_.end() && Push(Value(it->second));
       }
-      case 'R': case 0x81: case 0x93:  // REDUCE NEWOBJ STACK_GLOBAL
+      case 'R':
+      case 0x81:
+      case 0x93:  // REDUCE NEWOBJ STACK_GLOBAL
         return Pop(nullptr) && Pop(nullptr) && Push({});
       case 0x92:  // NEWOBJ_EX
         return Pop(nullptr) && Pop(nullptr) && Pop(nullptr) && Push({});
@@ -177,7 +204,8 @@ class Scanner {
       for (size_t i = stack_.size() - n; i < stack_.size(); ++i) {
         if (stack_[i].kind == Value::kMark) return false;
       }
-      items.assign(std::make_move_iterator(stack_.end() - n), std::make_move_iterator(stack_.end()));
+      items.assign(std::make_move_iterator(stack_.end() - n),
+                   std::make_move_iterator(stack_.end()));
       stack_.resize(stack_.size() - n);
     }
     if (items.size() > kMaxTuple) return Push({});
@@ -243,10 +271,9 @@ absl::StatusOr<PickleScan> ScanPickle(absl::string_view pickle) {
         uint64_t remaining = pickle.size() - start - arg.n;
         if (length > remaining) {
           // LibTorch's unpickler allocates `length` bytes before it reads them.
-          return absl::InvalidArgumentError(absl::StrCat("has ", length,
-                                                         " bytes of data at offset ", at,
-                                                         ", past its end (", remaining,
-                                                         " bytes remain)"));
+          return absl::InvalidArgumentError(
+              absl::StrCat("has ", length, " bytes of data at offset ", at, ", past its end (",
+                           remaining, " bytes remain)"));
         }
         start += arg.n;
         end = start + length;
@@ -263,11 +290,21 @@ absl::StatusOr<PickleScan> ScanPickle(absl::string_view pickle) {
 
 int StorageElementSize(absl::string_view type) {
   static const auto* const kSizes = new absl::flat_hash_map<std::string, int>({
-      {"FloatStorage", 4},       {"DoubleStorage", 8},        {"HalfStorage", 2},
-      {"BFloat16Storage", 2},    {"LongStorage", 8},          {"IntStorage", 4},
-      {"ShortStorage", 2},       {"CharStorage", 1},          {"ByteStorage", 1},
-      {"BoolStorage", 1},        {"ComplexHalfStorage", 4},   {"ComplexFloatStorage", 8},
-      {"ComplexDoubleStorage", 16}, {"QInt8Storage", 1},      {"QUInt8Storage", 1},
+      {"FloatStorage", 4},
+      {"DoubleStorage", 8},
+      {"HalfStorage", 2},
+      {"BFloat16Storage", 2},
+      {"LongStorage", 8},
+      {"IntStorage", 4},
+      {"ShortStorage", 2},
+      {"CharStorage", 1},
+      {"ByteStorage", 1},
+      {"BoolStorage", 1},
+      {"ComplexHalfStorage", 4},
+      {"ComplexFloatStorage", 8},
+      {"ComplexDoubleStorage", 16},
+      {"QInt8Storage", 1},
+      {"QUInt8Storage", 1},
       {"QInt32Storage", 4},
   });
   auto it = kSizes->find(std::string(type));
