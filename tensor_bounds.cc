@@ -56,7 +56,8 @@ absl::Status CheckValue(const c10::IValue& v, const std::string& where, const st
   if (depth > kMaxDepth) return absl::OkStatus();
   if (v.isTensor()) return CheckTensor(v.toTensor(), where, path);
   if (v.isList()) {
-    for (const c10::IValue& e : v.toListRef()) RETURN_IF_ERROR(CheckValue(e, where, path, depth + 1));
+    for (const c10::IValue& e : v.toListRef())
+      RETURN_IF_ERROR(CheckValue(e, where, path, depth + 1));
   } else if (v.isTuple()) {
     for (const c10::IValue& e : v.toTupleRef().elements()) {
       RETURN_IF_ERROR(CheckValue(e, where, path, depth + 1));
@@ -72,8 +73,8 @@ absl::Status CheckValue(const c10::IValue& v, const std::string& where, const st
     const c10::ivalue::Object& o = v.toObjectRef();
     if (o.type()->is_module()) return absl::OkStatus();
     for (size_t i = 0; i < o.slots().size(); ++i) {
-      RETURN_IF_ERROR(CheckValue(o.getSlot(i), absl::StrCat(where, ".", o.type()->getAttributeName(i)),
-                                 path, depth + 1));
+      RETURN_IF_ERROR(CheckValue(
+          o.getSlot(i), absl::StrCat(where, ".", o.type()->getAttributeName(i)), path, depth + 1));
     }
   }
   return absl::OkStatus();
