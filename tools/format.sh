@@ -14,7 +14,9 @@ if ! command -v "$CLANG_FORMAT" >/dev/null; then
   echo "format.sh: $CLANG_FORMAT is missing (Debian package clang-format-14)" >&2
   exit 1
 fi
-mapfile -d '' files < <(git ls-files -z -- '*.h' '*.cc')
+# Tracked files and new ones git does not ignore: a file not yet added is
+# formatted too (it was committed unformatted once).
+mapfile -d '' files < <(git ls-files -z --cached --others --exclude-standard -- '*.h' '*.cc')
 if [[ "${1:-}" == "--check" ]]; then
   bad=()
   for f in "${files[@]}"; do
