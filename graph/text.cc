@@ -103,7 +103,9 @@ class Printer {
       ids_[&n] = id;
       absl::StrAppend(out, indent, "%", id, " = ", OpCodeName(n.op()));
       bool has_call_args = n.op() != OpCode::kPlaceholder && n.op() != OpCode::kGetAttr;
-      if (!n.target().empty()) absl::StrAppend(out, has_call_args ? " " : " ", Token(n.target()));
+      // A placeholder's or get_attr's target is printed even when empty (as
+      // ""): the reader takes the next token as the target (fuzzer finding).
+      if (!n.target().empty() || !has_call_args) absl::StrAppend(out, " ", Token(n.target()));
       if (has_call_args) absl::StrAppend(out, "(", arg_text, ")");
       absl::StrAppend(out, " : ", NodeTypeText(n));
       if (!n.scope().empty()) absl::StrAppend(out, " scope=", Token(n.scope()));
