@@ -4,13 +4,9 @@
 # invariant or a leak fails the script, naming the saved input; add it under
 # fuzz/testdata/<target>/ once fixed (fuzz/README.md). .ci/run calls it.
 #
-# The mutation seed is fixed (FEATX_FUZZ_SEED, default 1) so that CI follows
-# the same path on every run and a green CI is not luck: before landing, run
-# the same seed much longer than CI does (fuzz/README.md). FEATX_FUZZ_SEED=0
-# lets libFuzzer pick a random seed, to explore.
-#
-# The clang build gets its own output base, so the default (gcc) output base
-# keeps its toolchain and analysis cache; both share the disk cache.
+# The mutation seed is fixed (FEATX_FUZZ_SEED, default 1) to narrow what CI
+# explores; runs still drift apart (Abseil salts hash order per process), so
+# run longer and with FEATX_FUZZ_SEED=0 (a random seed) before landing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 readonly SECONDS_EACH=${1:-30}
